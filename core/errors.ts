@@ -1,0 +1,61 @@
+/**
+ * The one closed set of error codes sluice raises. Every error carries a machine-readable
+ * `code` and a `retriable` flag (like kafkajs' KafkaJSError), so the retry module and the
+ * runtime decide what to do from data, not from message text.
+ */
+export const ERROR_CODES = {
+  // configuration and addressing: fail before anything starts
+  CONFIG_INVALID: { retriable: false },
+  ADDRESS_INVALID: { retriable: false },
+  // streams
+  STREAM_NOT_FOUND: { retriable: false },
+  STREAM_EXISTS: { retriable: false },
+  STREAM_NOT_READY: { retriable: true },
+  PARTITION_NOT_FOUND: { retriable: false },
+  POSITION_INVALID: { retriable: false },
+  POSITION_EXPIRED: { retriable: false },
+  RECORD_TOO_LARGE: { retriable: false },
+  THROUGHPUT_EXCEEDED: { retriable: true },
+  CONNECTION_FAILED: { retriable: true },
+  TIMEOUT: { retriable: true },
+  PRODUCE_FAILED: { retriable: true },
+  READER_CLOSED: { retriable: false },
+  // infrastructure
+  PORT_IN_USE: { retriable: false },
+  SERVICE_UNAVAILABLE: { retriable: true },
+  // anything an adapter could not classify
+  UNKNOWN: { retriable: false },
+} as const satisfies Record<string, { retriable: boolean }>;
+
+export type ErrorCode = keyof typeof ERROR_CODES;
+
+export class SluiceError extends Error {
+  readonly code: ErrorCode;
+  readonly retriable: boolean;
+
+  constructor(code: ErrorCode, message: string, options: { cause?: unknown; retriable?: boolean } = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = 'SluiceError';
+    this.code = code;
+    this.retriable = options.retriable ?? ERROR_CODES[code].retriable;
+  }
+}
+
+/** A configuration problem, named by its path (`runtime.batchSize: must be 1..10000, got 0`). */
+export class ConfigError extends SluiceError {
+  readonly path: string;
+
+  constructor(path: string, problem: string) {
+    super('CONFIG_INVALID', `${path}: ${problem}`);
+    this.name = 'ConfigError';
+    this.path = path;
+  }
+}
+
+export function isSluiceError(error: unknown, code?: ErrorCode): error is SluiceError {
+  return error instanceof SluiceError && (code === undefined || error.code === code);
+}
+
+export function errorMessage(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}

@@ -1,0 +1,104 @@
+/**
+ * The one narrow interface between sluice and a log-structured stream (Kafka or Kinesis).
+ * Everything above streams/ (runtime, ingest, processors, cli) talks to this and never
+ * imports kafkajs or the AWS SDK. An adapter is done when test/conformance passes for it.
+ *
+ * Vocabulary: a *stream* is a Kafka topic or a Kinesis stream; a *partition* is a Kafka
+ * partition ("0", "1", ...) or a Kinesis shard ("shardId-000000000000"); a *position* is a
+ * Kafka offset or a Kinesis sequence number, always as a decimal string (both exceed 2^53).
+ */
+
+export type StreamKind = 'kafka' | 'kinesis';
+export type PartitionId = string;
+export type Position = string;
+
+/** What a producer hands in. `key` decides the partition: records with one key stay in order. */
+export interface StreamRecordInput {
+  key: string;
+  value: Buffer;
+  headers?: Record<string, Buffer>;
+  /** event/create time in epoch ms; Kafka stores it as CREATE_TIME, Kinesis keeps it in the header envelope */
+  timestamp?: number;
+}
+
+/** Where a produced record landed. */
+export interface ProducedRecord {
+  partition: PartitionId;
+  position: Position;
+}
+
+/** A record read back from a partition. */
+export interface StreamRecord {
+  stream: string;
+  partition: PartitionId;
+  position: Position;
+  key: string;
+  value: Buffer;
+  headers: Record<string, Buffer>;
+  /** the producer's timestamp (epoch ms) if it gave one, else the arrival time */
+  timestamp: number;
+  /** when the stream accepted it (epoch ms): Kinesis ApproximateArrivalTimestamp, Kafka LOG_APPEND_TIME or the create time */
+  arrivalTime: number;
+}
+
+export type StartPosition =
+  | { type: 'earliest' } // Kinesis TRIM_HORIZON, Kafka earliest offset
+  | { type: 'latest' } // only records produced after the reader opened
+  | { type: 'at-timestamp'; timestamp: number } // first record with arrival time >= timestamp (epoch ms)
+  | { type: 'at'; position: Position } // this record and the ones after it
+  | { type: 'after'; position: Position }; // resume after a checkpoint
+
+export interface PartitionInfo {
+  id: PartitionId;
+  /** Kinesis parent shards after a split or merge; always empty on Kafka */
+  parents: PartitionId[];
+  /** a closed Kinesis shard takes no new records; a reader reaches its end */
+  closed: boolean;
+}
+
+export interface StreamDescription {
+  name: string;
+  kind: StreamKind;
+  /** every partition, open and closed, sorted so that parents come before children */
+  partitions: PartitionInfo[];
+}
+
+export interface ReadResult {
+  records: StreamRecord[];
+  /** true once a closed partition has been read to its end: nothing more will ever come */
+  endOfPartition: boolean;
+  /** how far this reader is behind the partition's newest record in ms, when the stream says (Kinesis MillisBehindLatest) */
+  millisBehindLatest?: number;
+}
+
+export interface ReadOptions {
+  /** at most this many records (default 1000) */
+  maxRecords?: number;
+  /** wait at most this long for the first record before returning an empty result (default 0: return at once) */
+  waitMs?: number;
+}
+
+/** Reads one partition in order from a start position. Not safe for concurrent `read` calls. */
+export interface PartitionReader {
+  readonly partition: PartitionId;
+  read(options?: ReadOptions): Promise<ReadResult>;
+  close(): Promise<void>;
+}
+
+export interface StreamClient {
+  readonly kind: StreamKind;
+  /** Creates the stream and waits until it takes records. STREAM_EXISTS if it exists. */
+  createStream(name: string, partitions: number): Promise<void>;
+  /** STREAM_NOT_FOUND if it does not exist. */
+  describeStream(name: string): Promise<StreamDescription>;
+  listPartitions(name: string): Promise<PartitionInfo[]>;
+  deleteStream(name: string): Promise<void>;
+  /**
+   * Appends records and returns where each landed, in input order. Splits at the stream's
+   * limits and retries what a partial failure left behind; resolves only once every record
+   * is durable (Kafka acks=all; Kinesis PutRecords success), or rejects.
+   */
+  produce(name: string, records: StreamRecordInput[]): Promise<ProducedRecord[]>;
+  openReader(name: string, partition: PartitionId, start: StartPosition): Promise<PartitionReader>;
+  close(): Promise<void>;
+}
