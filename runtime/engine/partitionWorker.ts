@@ -13,6 +13,8 @@ import { laneOf } from './laneOf';
 import { isSluiceError } from '../../core/errors';
 import { backoffDelay } from '../../core/retry';
 
+/** records that arrived just before a window's end may still be in flight to us */
+const WINDOW_CLOSE_GRACE_MS = 100;
 const READ_RETRY = { initialDelayMs: 100, maxDelayMs: 5000, factor: 2 };
 
 /** AWS caps an invocation payload at 6 MB (ESM.md); estimated per record as its share of the event JSON. */
@@ -51,6 +53,13 @@ export interface PartitionWorkerOptions {
   readWaitMs: number;
   /** records read ahead and not yet done, at most (bounded memory) */
   maxBufferedRecords?: number;
+  /**
+   * Tumbling windows (Kinesis TumblingWindowInSeconds): windows on arrival time, aligned to
+   * multiples of `sizeMs`. A batch never spans two windows; when processing moves past a
+   * window, or wall-clock time passes its end, `closeWindow` runs the final invocation (and
+   * keeps retrying it: like Lambda, a failing final invoke blocks the shard). Needs one lane.
+   */
+  window?: { sizeMs: number; closeWindow(windowStart: number, signal: AbortSignal): Promise<void> };
   observer?: PartitionWorkerObserver;
   now?: () => number;
   sleep(ms: number, signal?: AbortSignal): Promise<void>;
@@ -96,9 +105,14 @@ export class PartitionWorker {
   private buffered = 0;
   private lastCheckpoint: Position | undefined;
   private checkpointChain: Promise<void> = Promise.resolve();
+  /** start of the tumbling window whose records were sent and whose final invoke is still due */
+  private openWindow: number | undefined;
+  /** the last read found nothing new: the reader is caught up with the partition */
+  private caughtUp = false;
 
   constructor(private readonly options: PartitionWorkerOptions) {
     this.now = options.now ?? Date.now;
+    if (options.window && options.parallelization > 1) throw new Error('tumbling windows need ParallelizationFactor 1');
     this.lanes = Array.from({ length: Math.max(1, options.parallelization) }, (_, index) => ({ index, buffer: [], bufferBytes: 0, firstBufferedAt: 0 }));
   }
 
@@ -175,6 +189,7 @@ export class PartitionWorker {
           lane.bufferBytes += recordPayloadBytes(record);
           this.buffered += 1;
         }
+        this.caughtUp = result.records.length === 0;
         if (filteredAny) this.scheduleCheckpoint();
         if (result.records.length > 0) this.changed.notify();
         if (result.endOfPartition) {
@@ -202,9 +217,11 @@ export class PartitionWorker {
     const limit = this.options.maxPayloadBytes ?? MAX_INVOKE_PAYLOAD_BYTES;
     let bytes = 0;
     let count = 0;
+    const firstWindow = lane.buffer[0] ? this.windowOf(lane.buffer[0]) : undefined;
     for (const record of lane.buffer) {
       const size = recordPayloadBytes(record);
       if (count >= this.options.batchSize || (count > 0 && bytes + size > limit)) break;
+      if (firstWindow !== undefined && this.windowOf(record) !== firstWindow) break;
       bytes += size;
       count += 1;
     }
@@ -214,15 +231,47 @@ export class PartitionWorker {
     return batch;
   }
 
+  private windowOf(record: StreamRecord): number | undefined {
+    const size = this.options.window?.sizeMs;
+    return size ? Math.floor(record.arrivalTime / size) * size : undefined;
+  }
+
+  private async closeOpenWindow(): Promise<void> {
+    const window = this.options.window;
+    if (!window || this.openWindow === undefined) return;
+    const start = this.openWindow;
+    await window.closeWindow(start, this.abort.signal);
+    this.openWindow = undefined;
+  }
+
   private async laneLoop(lane: Lane): Promise<void> {
     while (!this.stopping) {
+      const window = this.options.window;
+      if (window && this.openWindow !== undefined) {
+        const next = lane.buffer[0];
+        const nextWindow = next ? this.windowOf(next) : undefined;
+        // Closing on wall-clock time only once caught up: while a backlog is replayed, the
+        // window's remaining records are still to come, however late the clock says it is.
+        const windowOver = this.caughtUp && this.now() >= this.openWindow + window.sizeMs + WINDOW_CLOSE_GRACE_MS;
+        // The next record belongs to a later window, the window's time is up, or no more input.
+        if ((nextWindow !== undefined && nextWindow !== this.openWindow) || (next === undefined && (windowOver || (this.readerDone && this.endReached)))) {
+          await this.closeOpenWindow();
+          continue;
+        }
+      }
       if (!this.laneReady(lane)) {
         if (this.readerDone && lane.buffer.length === 0) return;
-        const windowLeft = lane.buffer.length > 0 ? lane.firstBufferedAt + this.options.batchingWindowMs - this.now() : undefined;
-        await this.changed.wait(windowLeft);
+        let wait = lane.buffer.length > 0 ? lane.firstBufferedAt + this.options.batchingWindowMs - this.now() : undefined;
+        if (window && this.openWindow !== undefined) {
+          const untilWindowEnd = Math.max(this.openWindow + window.sizeMs + WINDOW_CLOSE_GRACE_MS - this.now(), this.options.readWaitMs, 50);
+          wait = wait === undefined ? untilWindowEnd : Math.min(wait, untilWindowEnd);
+        }
+        await this.changed.wait(wait);
         continue;
       }
       const batch = this.takeBatch(lane);
+      const first = batch[0];
+      if (window && first) this.openWindow = this.windowOf(first);
       await this.runBatch(lane, batch);
     }
   }

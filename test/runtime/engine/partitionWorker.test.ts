@@ -148,3 +148,46 @@ describe('partition worker', () => {
     expect(checkpoints).toHaveLength(1);
   });
 });
+
+describe('partition worker with tumbling windows', () => {
+  it('never mixes windows in a batch and closes each window before the next one starts, and at the end', async () => {
+    const size = 60_000;
+    const base = Math.floor(Date.now() / size) * size - 10 * size;
+    const records = makeRecords(30, 2).map((record, i) => ({ ...record, arrivalTime: base + Math.floor(i / 10) * size + i }));
+    const events: string[] = [];
+    const worker = new PartitionWorker(options(new ListReader(records), {
+      batchSize: 4,
+      invoke: async (batch) => {
+        const windows = new Set(batch.map((r) => Math.floor(r.arrivalTime / size) * size));
+        expect(windows.size).toBe(1);
+        events.push(`batch ${[...windows][0]! - base} ${batch.length}`);
+        return { kind: 'success' };
+      },
+      window: { sizeMs: size, closeWindow: async (start) => { events.push(`close ${start - base}`); } },
+    }));
+    expect(await worker.run()).toBe('ended');
+    const closes = events.filter((e) => e.startsWith('close'));
+    expect(closes).toEqual(['close 0', `close ${size}`, `close ${2 * size}`]);
+    // every batch of window w comes before the close of w, and after the close of w - 1
+    for (const [index, event] of events.entries()) {
+      if (!event.startsWith('batch')) continue;
+      const w = Number(event.split(' ')[1]);
+      expect(events.indexOf(`close ${w}`)).toBeGreaterThan(index);
+      if (w > 0) expect(events.indexOf(`close ${w - size}`)).toBeLessThan(index);
+    }
+    expect(events.filter((e) => e.startsWith('batch')).reduce((n, e) => n + Number(e.split(' ')[2]), 0)).toBe(30);
+  });
+
+  it('closes a window by wall-clock time when its shard goes quiet', async () => {
+    const size = 200;
+    const now = Date.now();
+    const records = makeRecords(3, 1).map((record) => ({ ...record, arrivalTime: now }));
+    const closes: number[] = [];
+    const worker = new PartitionWorker(options(new ListReader(records, false), {
+      window: { sizeMs: size, closeWindow: async (start) => { closes.push(start); worker.stop(); } },
+      readWaitMs: 20,
+    }));
+    expect(await worker.run()).toBe('stopped');
+    expect(closes).toEqual([Math.floor(now / size) * size]);
+  });
+});
