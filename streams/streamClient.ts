@@ -102,3 +102,43 @@ export interface StreamClient {
   openReader(name: string, partition: PartitionId, start: StartPosition): Promise<PartitionReader>;
   close(): Promise<void>;
 }
+
+/**
+ * A partition handed to this member of a consumer group (Kafka's own group protocol). The
+ * member reads it, and commits to the group only what it finished, like Lambda's MSK poller.
+ */
+export interface GroupPartitionAssignment {
+  partition: PartitionId;
+  /** reads from the group's committed offset, or from the group's start position if none */
+  reader: PartitionReader;
+  /** records up to and including `position` are done: commit the next offset to the group. Rejects with LEASE_LOST (ownership lost, as with Kinesis leases) once revoked. */
+  commit(position: Position): Promise<void>;
+  /** aborted when the group takes the partition away (rebalance, member leaving) */
+  revoked: AbortSignal;
+}
+
+export interface ConsumerGroupOptions {
+  groupId: string;
+  /** where a partition with no committed offset starts */
+  start: StartPosition;
+  onAssigned(assignment: GroupPartitionAssignment): void;
+  /** called after the assignment's `revoked` signal aborted; await to let in-flight work settle before the rebalance completes */
+  onRevoked?(partition: PartitionId): Promise<void>;
+  sessionTimeoutMs?: number;
+}
+
+export interface ConsumerGroupMember {
+  readonly memberId: string | undefined;
+  assignedPartitions(): PartitionId[];
+  /** leaves the group (partitions move to other members at once) */
+  stop(): Promise<void>;
+}
+
+/** Streams whose server coordinates consumers itself (Kafka). Kinesis has none: sluice uses Redis leases there. */
+export interface ConsumerGroupCapable {
+  joinConsumerGroup(stream: string, options: ConsumerGroupOptions): Promise<ConsumerGroupMember>;
+}
+
+export function supportsConsumerGroups(client: StreamClient): client is StreamClient & ConsumerGroupCapable {
+  return typeof (client as Partial<ConsumerGroupCapable>).joinConsumerGroup === 'function';
+}
