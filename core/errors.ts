@@ -15,11 +15,27 @@ export const ERROR_CODES = {
   POSITION_INVALID: { retriable: false },
   POSITION_EXPIRED: { retriable: false },
   RECORD_TOO_LARGE: { retriable: false },
+  /** a record the stream cannot take as it is (e.g. an empty or over-long Kinesis partition key) */
+  RECORD_INVALID: { retriable: false },
+  /** an account or stream limit (shard count, stream count); asking again will not help */
+  LIMIT_EXCEEDED: { retriable: false },
   THROUGHPUT_EXCEEDED: { retriable: true },
   CONNECTION_FAILED: { retriable: true },
   TIMEOUT: { retriable: true },
   PRODUCE_FAILED: { retriable: true },
   READER_CLOSED: { retriable: false },
+  // schemas and the Avro codec (schemas/)
+  SCHEMA_INVALID: { retriable: false },
+  SCHEMA_INCOMPATIBLE: { retriable: false },
+  ENCODE_FAILED: { retriable: false },
+  DECODE_FAILED: { retriable: false },
+  // runtime: leases, tumbling-window state, exactly-once Redis effects (runtime/)
+  /** the caller no longer holds the shard lease (taken over, rewound or expired): stop and re-read; retrying will not help */
+  LEASE_LOST: { retriable: false },
+  /** tumbling-window state over the 1 MB AWS cap: the invocation fails, like Lambda */
+  STATE_TOO_LARGE: { retriable: false },
+  /** an operation built wrongly by its caller (e.g. an exactly-once Redis op with a non-integer increment, or on a key of another type) */
+  OPERATION_INVALID: { retriable: false },
   // infrastructure
   PORT_IN_USE: { retriable: false },
   SERVICE_UNAVAILABLE: { retriable: true },

@@ -117,13 +117,12 @@ describe('partition worker', () => {
   it('drains on stop: the batch in flight finishes and is checkpointed, nothing new starts', async () => {
     const records = makeRecords(50, 1);
     const checkpoints: string[] = [];
-    let worker: PartitionWorker | undefined;
     const batches: string[][] = [];
-    worker = new PartitionWorker(options(new ListReader(records, false), {
+    const worker: PartitionWorker = new PartitionWorker(options(new ListReader(records, false), {
       batchSize: 10,
       invoke: async (batch) => {
         batches.push(batch.map((r) => r.position));
-        if (batches.length === 2) worker?.stop();
+        if (batches.length === 2) worker.stop();
         await new Promise((resolve) => setTimeout(resolve, 20));
         return { kind: 'success' };
       },

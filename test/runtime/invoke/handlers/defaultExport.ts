@@ -1,0 +1,3 @@
+export default function defaultHandler(): string {
+  return 'default';
+}
