@@ -3,7 +3,7 @@ const js = require('@eslint/js');
 const tseslint = require('typescript-eslint');
 
 module.exports = tseslint.config(
-  { ignores: ['node_modules/**', 'dist/**', 'infra/.cache/**', 'coverage/**', 'bench/results/**', '**/*.js', '!eslint.config.js'] },
+  { ignores: ['node_modules/**', 'dist/**', 'infra/.cache/**', 'coverage/**', 'bench/results/**', '**/*.js'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
@@ -20,5 +20,4 @@ module.exports = tseslint.config(
     files: ['cli/**/*.ts', 'bench/**/*.ts', 'test/**/*.ts', 'infra/**/*.ts'],
     rules: { 'no-console': 'off' },
   },
-  { files: ['eslint.config.js'], languageOptions: { sourceType: 'commonjs', globals: { require: 'readonly', module: 'writable' } } },
 );

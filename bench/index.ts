@@ -19,6 +19,8 @@ type SuiteLoader = () => BenchSuite;
 const suites: Record<string, SuiteLoader> = {
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   streams: () => (require('./streams') as { streamsBench: BenchSuite }).streamsBench,
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  schemas: () => (require('./schemas') as { schemasBench: BenchSuite }).schemasBench,
 };
 
 async function main(): Promise<void> {

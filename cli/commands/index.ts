@@ -1,0 +1,13 @@
+import type { Command } from 'commander';
+import { registerInfraCommand } from './infra';
+import { registerRunCommand } from './run';
+import { registerSimulateCommand } from './simulate';
+import { registerUpCommand } from './up';
+
+/** Every top-level command, in the order `sluice --help` lists them. */
+export const commandRegistrations: ReadonlyArray<(program: Command) => void> = [
+  registerUpCommand,
+  registerInfraCommand,
+  registerRunCommand,
+  registerSimulateCommand,
+];

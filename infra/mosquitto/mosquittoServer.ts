@@ -1,0 +1,67 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { SluiceError } from '../../core/errors';
+import type { ManagedProcessSpec } from '../managedProcess';
+import { downManagedProcess, statusManagedProcess, upManagedProcess } from '../managedProcess';
+import type { InfraOptions } from '../options';
+import { infraPaths } from '../paths';
+import { LOOPBACK } from '../ports';
+import { probeMqtt } from '../probes';
+import { findExecutable } from '../processControl';
+import type { ProgressListener, ServiceDownResult, ServiceStatus, ServiceUpResult } from '../serviceReport';
+
+/**
+ * The project's own Mosquitto (default 127.0.0.1:1884) with the limits of
+ * infra/mosquitto/mosquitto.conf, so MQTT load results don't depend on the machine's broker.
+ */
+export const MOSQUITTO_CONF = path.join(__dirname, 'mosquitto.conf');
+const LISTENER_LINE = /^listener\s+\d+\s+127\.0\.0\.1\s*$/m;
+
+export type MosquittoServerOptions = Pick<InfraOptions, 'mosquittoPort' | 'cacheDir' | 'startTimeoutMs' | 'stopTimeoutMs'>;
+
+/** The shipped config with its listener moved to `port`. */
+export function mosquittoConfigForPort(port: number): string {
+  const template = fs.readFileSync(MOSQUITTO_CONF, 'utf8');
+  if (!LISTENER_LINE.test(template)) throw new SluiceError('CONFIG_INVALID', `${MOSQUITTO_CONF} has no "listener <port> 127.0.0.1" line`);
+  return template.replace(LISTENER_LINE, `listener ${port} ${LOOPBACK}`);
+}
+
+export function mosquittoSpec(options: MosquittoServerOptions): ManagedProcessSpec {
+  const port = options.mosquittoPort;
+  const { runDir } = infraPaths(options.cacheDir);
+  const instance = `mosquitto-${port}`;
+  const configFile = path.join(runDir, `${instance}.conf`);
+  const url = `mqtt://${LOOPBACK}:${port}`;
+  return {
+    service: 'mosquitto',
+    instance,
+    address: url,
+    ports: [{ port, purpose: 'project Mosquitto' }],
+    runDir,
+    startTimeoutMs: options.startTimeoutMs,
+    stopTimeoutMs: options.stopTimeoutMs,
+    howToStart: `npm run infra:up (or: node bin/sluice.js infra up --only mosquitto${port === 1884 ? '' : ` --mosquitto-port ${port}`})`,
+    probe: () => probeMqtt(url, 2000),
+    prepare() {
+      const mosquitto = findExecutable('mosquitto');
+      if (mosquitto === undefined) {
+        throw new SluiceError('SERVICE_UNAVAILABLE', 'mosquitto is not installed; install it (Debian: apt-get install mosquitto)', { retriable: false });
+      }
+      fs.mkdirSync(runDir, { recursive: true });
+      fs.writeFileSync(configFile, mosquittoConfigForPort(port));
+      return Promise.resolve({ command: { command: mosquitto, args: ['-c', configFile] }, marker: configFile, details: { version: 'Mosquitto (project config)' } });
+    },
+  };
+}
+
+export function upMosquitto(options: MosquittoServerOptions, onProgress?: ProgressListener): Promise<ServiceUpResult> {
+  return upManagedProcess(mosquittoSpec(options), onProgress);
+}
+
+export function downMosquitto(options: MosquittoServerOptions): Promise<ServiceDownResult> {
+  return downManagedProcess(mosquittoSpec(options));
+}
+
+export function statusMosquitto(options: MosquittoServerOptions): Promise<ServiceStatus> {
+  return statusManagedProcess(mosquittoSpec(options));
+}
