@@ -15,15 +15,13 @@ interface RequiredServer {
   probe(): Promise<ProbeResult>;
 }
 
-/**
- * The servers tests use. The machine's Mosquitto on 1883 (testServers.systemMqttUrl) is not
- * here because no test uses it yet: add it when one does.
- */
+/** The servers tests use: all of them must answer, or no test runs. */
 const REQUIRED_SERVERS: RequiredServer[] = [
   { name: 'Kafka', env: 'SLUICE_KAFKA_BROKERS', address: testServers.kafkaBrokers.join(','), probe: () => probeKafka(testServers.kafkaBrokers) },
   { name: 'kinesalite', env: 'SLUICE_KINESIS_ENDPOINT', address: testServers.kinesisEndpoint, probe: () => probeKinesis(testServers.kinesisEndpoint) },
   { name: 'Redis', env: 'SLUICE_REDIS_URL', address: testServers.redisUrl, probe: () => probeRedis(testServers.redisUrl) },
   { name: 'Mosquitto (project)', env: 'SLUICE_MQTT_URL', address: testServers.mqttUrl, probe: () => probeMqtt(testServers.mqttUrl) },
+  { name: 'Mosquitto (machine)', env: 'SLUICE_SYSTEM_MQTT_URL', address: testServers.systemMqttUrl, probe: () => probeMqtt(testServers.systemMqttUrl) },
   { name: 'PostgreSQL', env: 'SLUICE_PG_URL', address: testServers.postgresUrl, probe: () => probePostgres(testServers.postgresUrl) },
 ];
 
