@@ -20,8 +20,9 @@ const suites: Record<string, SuiteLoader> = {
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   streams: () => (require('./streams') as { streamsBench: BenchSuite }).streamsBench,
   // eslint-disable-next-line @typescript-eslint/no-require-imports
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
   'runtime-redis': () => (require('./runtime/redisHelpers') as { redisHelpersBench: BenchSuite }).redisHelpersBench,
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  runtime: () => (require('./runtime') as { runtimeBench: BenchSuite }).runtimeBench,
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   schemas: () => (require('./schemas') as { schemasBench: BenchSuite }).schemasBench,
 };

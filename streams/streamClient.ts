@@ -142,3 +142,39 @@ export interface ConsumerGroupCapable {
 export function supportsConsumerGroups(client: StreamClient): client is StreamClient & ConsumerGroupCapable {
   return typeof (client as Partial<ConsumerGroupCapable>).joinConsumerGroup === 'function';
 }
+
+/** One partition of a consumer group's view of a topic (`sluice checkpoints show` on Kafka). */
+export interface GroupPartitionOffset {
+  partition: PartitionId;
+  /** the committed offset: the next record the group reads; null when the group never committed this partition */
+  committed: Position | null;
+  /** the log's first and next-to-be-written offsets */
+  low: Position;
+  high: Position;
+  /** records between the committed offset (or the log start) and the end of the log */
+  lag: number;
+}
+
+export interface GroupOffsets {
+  groupId: string;
+  /** the broker's group state: Stable, Empty, Dead (unknown group), PreparingRebalance, ... */
+  state: string;
+  /** member ids of the running members (clients) of the group */
+  members: string[];
+  partitions: GroupPartitionOffset[];
+}
+
+/** Where `setGroupOffsets` moves a partition: the group's next read starts exactly there. */
+export type GroupOffsetTarget = Extract<StartPosition, { type: 'earliest' | 'latest' | 'at-timestamp' | 'at' }>;
+
+/** Streams whose consumer-group offsets can be read and moved by an admin (Kafka). */
+export interface ConsumerGroupAdminCapable {
+  groupOffsets(stream: string, groupId: string): Promise<GroupOffsets>;
+  /** OPERATION_INVALID while the group has running members: the workers must stop first. */
+  setGroupOffsets(stream: string, groupId: string, offsets: ReadonlyArray<{ partition: PartitionId; target: GroupOffsetTarget }>): Promise<GroupOffsets>;
+}
+
+export function supportsGroupAdmin(client: StreamClient): client is StreamClient & ConsumerGroupAdminCapable {
+  const candidate = client as Partial<ConsumerGroupAdminCapable>;
+  return typeof candidate.groupOffsets === 'function' && typeof candidate.setGroupOffsets === 'function';
+}

@@ -1,4 +1,6 @@
 import type { Command } from 'commander';
+import { registerCheckpointsCommand } from './checkpoints';
+import { registerDlqCommand } from './dlq';
 import { registerInfraCommand } from './infra';
 import { registerRunCommand } from './run';
 import { registerSimulateCommand } from './simulate';
@@ -10,4 +12,6 @@ export const commandRegistrations: ReadonlyArray<(program: Command) => void> = [
   registerInfraCommand,
   registerRunCommand,
   registerSimulateCommand,
+  registerCheckpointsCommand,
+  registerDlqCommand,
 ];

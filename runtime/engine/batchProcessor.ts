@@ -60,11 +60,16 @@ export interface BatchResult {
   dispatchedFailures: number;
 }
 
+/**
+ * Halves of a failed batch. AWS: "Splitting a batch does not count towards the retry quota",
+ * so each half starts with its own MaximumRetryAttempts (its approximateInvokeCount counts its
+ * own invocations). The work stays bounded: halving stops at one-record batches.
+ */
 function split(segment: Segment): [Segment, Segment] {
   const middle = Math.ceil(segment.records.length / 2);
   return [
-    { records: segment.records.slice(0, middle), invokeCount: segment.invokeCount },
-    { records: segment.records.slice(middle), invokeCount: segment.invokeCount },
+    { records: segment.records.slice(0, middle), invokeCount: 0 },
+    { records: segment.records.slice(middle), invokeCount: 0 },
   ];
 }
 
@@ -122,6 +127,16 @@ export async function processBatch(records: StreamRecord[], policy: BatchPolicy,
       }
     }
 
+    if (verdict.kind === 'failed' && policy.bisectBatchOnFunctionError && head.records.length > 1) {
+      // Bisect: retry each half on its own, to isolate the bad record. The split is not a
+      // retry of this batch (see split()), so it happens whatever retries are left.
+      queue.splice(0, 1, ...split(head));
+      result.retries += 1;
+      await deps.sleep(policy.retryDelayMs(retriesOfHead), signal);
+      retriesOfHead += 1;
+      continue;
+    }
+
     const retriesDone = head.invokeCount - 1;
     if (policy.maximumRetryAttempts >= 0 && retriesDone >= policy.maximumRetryAttempts) {
       queue.shift();
@@ -133,11 +148,6 @@ export async function processBatch(records: StreamRecord[], policy: BatchPolicy,
     }
 
     result.retries += 1;
-    if (verdict.kind === 'failed' && policy.bisectBatchOnFunctionError && head.records.length > 1) {
-      // Bisect: retry each half on its own, to isolate the bad record. The halves keep the
-      // invoke count of the batch they came from, so retries stay bounded by MaximumRetryAttempts.
-      queue.splice(0, 1, ...split(head));
-    }
     await deps.sleep(policy.retryDelayMs(retriesOfHead), signal);
     retriesOfHead += 1;
   }

@@ -9,9 +9,10 @@ import { Kafka } from 'kafkajs';
 import type { Admin } from 'kafkajs';
 import { SluiceError } from '../../core/errors';
 import type { Logger } from '../../core/logger';
-import type { ConsumerGroupCapable, ConsumerGroupMember, ConsumerGroupOptions, PartitionId, PartitionInfo, PartitionReader, ProducedRecord, StartPosition, StreamClient, StreamDescription, StreamRecordInput } from '../streamClient';
+import type { ConsumerGroupAdminCapable, ConsumerGroupCapable, ConsumerGroupMember, ConsumerGroupOptions, GroupOffsetTarget, GroupOffsets, PartitionId, PartitionInfo, PartitionReader, ProducedRecord, StartPosition, StreamClient, StreamDescription, StreamRecordInput } from '../streamClient';
 import { joinKafkaConsumerGroup } from './kafkaConsumerGroup';
 import { toSluiceError } from './kafkaErrors';
+import { fetchGroupOffsets, setGroupOffsets } from './kafkaGroupAdmin';
 import { kafkajsLogCreator, kafkajsLogLevel } from './kafkaLogger';
 import { resolveKafkaOptions } from './kafkaOptions';
 import type { KafkaStreamClientOptions, ResolvedKafkaOptions } from './kafkaOptions';
@@ -25,7 +26,7 @@ export type { KafkaStreamClientOptions } from './kafkaOptions';
 
 const PARTITION_ID = /^(0|[1-9]\d{0,9})$/;
 
-export class KafkaStreamClient implements StreamClient, ConsumerGroupCapable {
+export class KafkaStreamClient implements StreamClient, ConsumerGroupCapable, ConsumerGroupAdminCapable {
   readonly kind = 'kafka' as const;
   private readonly options: ResolvedKafkaOptions;
   private readonly logger: Logger;
@@ -167,6 +168,32 @@ export class KafkaStreamClient implements StreamClient, ConsumerGroupCapable {
       throw clientClosedError();
     }
     return member;
+  }
+
+  /** The group's committed offsets on the topic, with the log bounds and lag (kafkaGroupAdmin.ts). */
+  async groupOffsets(stream: string, groupId: string): Promise<GroupOffsets> {
+    return this.withOwnAdmin(stream, 'groupOffsets', (admin) => fetchGroupOffsets(admin, stream, groupId));
+  }
+
+  /** Moves the group's committed offsets; OPERATION_INVALID while the group has running members. */
+  async setGroupOffsets(stream: string, groupId: string, offsets: ReadonlyArray<{ partition: PartitionId; target: GroupOffsetTarget }>): Promise<GroupOffsets> {
+    return this.withOwnAdmin(stream, 'setGroupOffsets', (admin) => setGroupOffsets(admin, stream, groupId, offsets));
+  }
+
+  /** A short-lived admin: one that looked up a topic's offsets fails once that topic is deleted (see joinConsumerGroup). */
+  private async withOwnAdmin<T>(stream: string, operation: string, use: (admin: Admin) => Promise<T>): Promise<T> {
+    this.checkOpen();
+    checkTopicName(stream);
+    await this.topics.describeStream(stream);
+    const admin = this.kafka.admin({ retry: { retries: this.options.retries, initialRetryTime: 100 } });
+    try {
+      await admin.connect();
+      return await use(admin);
+    } catch (error) {
+      throw toSluiceError(error, { operation, stream });
+    } finally {
+      await admin.disconnect().catch(() => undefined);
+    }
   }
 
   async close(): Promise<void> {

@@ -2,7 +2,6 @@
  * The mapping runner end to end on the real streams: Kinesis (kinesalite, leases in the real
  * Redis) and Kafka (the real broker, consumer groups). Each scenario runs on both sources.
  */
-import path from 'node:path';
 import Redis from 'ioredis';
 import type { KafkaEvent } from '../../../runtime/events/kafkaEvent';
 import type { KinesisStreamEvent } from 'aws-lambda';
@@ -13,32 +12,10 @@ import type { StreamClient, StreamRecord } from '../../../streams/streamClient';
 import { drainPartition } from '../../conformance/streamConformance';
 import { scriptedRegistry } from '../../fixtures/handlers/scriptedHandler';
 import { testServers, uniqueName } from '../../support/servers';
+import type { Kind } from './runnerTestSupport';
+import { deliveredValues, handlerSpec, sourceAddress, waitFor } from './runnerTestSupport';
 
-const handlerSpec = `${path.join(__dirname, '../../fixtures/handlers/scriptedHandler.ts')}#handler`;
-
-type Kind = 'kinesis' | 'kafka';
 const kinds: Kind[] = ['kinesis', 'kafka'];
-
-function sourceAddress(kind: Kind, stream: string): string {
-  return kind === 'kafka' ? `kafka://${testServers.kafkaBrokers.join(',')}/${stream}` : `kinesis://${testServers.kinesisEndpoint.replace(/^https?:\/\//, '')}/${stream}`;
-}
-
-/** The data of every record a function received, in delivery order, per invocation. */
-function deliveredValues(kind: Kind, functionName: string): string[][] {
-  const calls = scriptedRegistry().calls.get(functionName) ?? [];
-  return calls.map(({ event }) => {
-    if (kind === 'kinesis') return (event as KinesisStreamEvent).Records.map((r) => Buffer.from(r.kinesis.data, 'base64').toString());
-    return Object.values((event as KafkaEvent).records).flat().map((r) => Buffer.from(r.value, 'base64').toString());
-  });
-}
-
-async function waitFor(condition: () => boolean | Promise<boolean>, what: string, timeoutMs = 30_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await condition())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-}
 
 describe.each(kinds)('mapping runner on %s', (kind) => {
   let client: StreamClient;
