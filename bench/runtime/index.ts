@@ -12,7 +12,8 @@
  *   latency     produce-to-handler-start for a trickle of records on Kafka (hdr-histogram-js).
  * MaximumBatchingWindowInSeconds is 0 throughout (Kafka's AWS default is 0.5 s, which would
  * add up to 0.5 s to the tail of a throughput round and to every trickled record).
- * Env: SLUICE_KAFKA_BROKERS, SLUICE_KINESIS_ENDPOINT, SLUICE_REDIS_URL, SLUICE_BENCH_RECORDS.
+ * Env: SLUICE_KAFKA_BROKERS, SLUICE_KINESIS_ENDPOINT, SLUICE_REDIS_URL, SLUICE_BENCH_RECORDS,
+ * SLUICE_BENCH_PARALLEL_BATCH_SIZE (default 10; smaller shows whether kinesalite limits 32 lanes).
  */
 import path from 'node:path';
 import * as hdr from 'hdr-histogram-js';
@@ -34,7 +35,7 @@ const redisUrl = process.env.SLUICE_REDIS_URL ?? 'redis://127.0.0.1:6379';
 const THROUGHPUT_RECORDS = Number(process.env.SLUICE_BENCH_RECORDS ?? 200_000);
 const THROUGHPUT_PARTITIONS = 4;
 const THROUGHPUT_ROUNDS = 3;
-const PARALLEL_BATCH_SIZE = 10;
+const PARALLEL_BATCH_SIZE = Number(process.env.SLUICE_BENCH_PARALLEL_BATCH_SIZE ?? 10);
 const PARALLEL_CONFIGS = [
   { shards: 1, factor: 1 },
   { shards: 4, factor: 1 },
@@ -317,9 +318,11 @@ export const runtimeBench: BenchSuite = {
     const admin = kafka.admin();
     await admin.connect();
     try {
-      const throughput = await benchThroughput(client, kafka, admin);
-      const parallel = await benchParallel();
-      const latency = await benchLatency(client);
+      // SLUICE_BENCH_PARTS=throughput,parallel,latency picks parts (default: all)
+      const parts = (process.env.SLUICE_BENCH_PARTS ?? 'throughput,parallel,latency').split(',');
+      const throughput = parts.includes('throughput') ? await benchThroughput(client, kafka, admin) : undefined;
+      const parallel = parts.includes('parallel') ? await benchParallel() : undefined;
+      const latency = parts.includes('latency') ? await benchLatency(client) : undefined;
       return { throughput, parallel, latency };
     } finally {
       await admin.disconnect();

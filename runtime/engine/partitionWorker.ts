@@ -128,7 +128,8 @@ export class PartitionWorker {
       await Promise.allSettled(tasks);
       throw error;
     }
-    await this.checkpointChain;
+    await this.checkpointChain.catch(() => undefined);
+    if (this.abort.signal.aborted) throw this.abort.signal.reason;
     if (this.endReached && this.tracker.pending === 0 && !this.stopping) {
       await this.options.endOfPartition?.();
       return 'ended';
@@ -287,8 +288,11 @@ export class PartitionWorker {
         const through = index >= 0 ? index : batch.findIndex((record) => record.position === lastDone.position);
         for (let i = completedUpTo; i <= through; i++) this.tracker.complete((batch[i] as StreamRecord).position);
         completedUpTo = Math.max(completedUpTo, through + 1);
+        // The checkpoint is written in the background, in order, while the next batch runs:
+        // it only ever covers finished records, and waiting for its round trip would idle the
+        // shard (Lambda's poller does not wait for its checkpoint either). A refused checkpoint
+        // still stops the worker (scheduleCheckpoint abandons it).
         this.scheduleCheckpoint();
-        return this.checkpointChain;
       },
       now: this.now,
       sleep: this.options.sleep,
