@@ -24,6 +24,8 @@ const suites: Record<string, SuiteLoader> = {
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   runtime: () => (require('./runtime') as { runtimeBench: BenchSuite }).runtimeBench,
   // eslint-disable-next-line @typescript-eslint/no-require-imports
+  ingest: () => (require('./ingest') as { ingestBench: BenchSuite }).ingestBench,
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
   schemas: () => (require('./schemas') as { schemasBench: BenchSuite }).schemasBench,
 };
 

@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { registerCheckpointsCommand } from './checkpoints';
 import { registerDlqCommand } from './dlq';
 import { registerInfraCommand } from './infra';
+import { registerIngestCommand } from './ingest';
 import { registerRunCommand } from './run';
 import { registerSimulateCommand } from './simulate';
 import { registerUpCommand } from './up';
@@ -12,6 +13,7 @@ export const commandRegistrations: ReadonlyArray<(program: Command) => void> = [
   registerInfraCommand,
   registerRunCommand,
   registerSimulateCommand,
+  registerIngestCommand,
   registerCheckpointsCommand,
   registerDlqCommand,
 ];

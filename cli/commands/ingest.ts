@@ -1,0 +1,137 @@
+/**
+ * `sluice ingest`: the ingest function. Takes device telemetry from MQTT (QoS 1, persistent
+ * session, shared subscription), validates it, produces valid readings as Avro to --stream keyed by
+ * device id and the rest as Avro DeadLetter records to --dead-letter; a message is PUBACKed only
+ * once its record is durable. Ctrl-C / SIGTERM drains (everything taken in is stored and acked).
+ */
+import { hostname } from 'node:os';
+import type { Command } from 'commander';
+import { ConfigError } from '../../core/errors';
+import { createLogger } from '../../core/logger';
+import { startHttpIngest } from '../../ingest/httpIngest';
+import { createIngestMetrics } from '../../ingest/ingestMetrics';
+import { IngestPipeline } from '../../ingest/ingestPipeline';
+import type { IngestPipelineOptions } from '../../ingest/ingestPipeline';
+import { DEFAULT_TELEMETRY_FILTER, MqttIngest } from '../../ingest/mqttIngest';
+import { DEFAULT_MAX_PAYLOAD_BYTES } from '../../ingest/telemetryValidation';
+import { AvroCodec } from '../../schemas/avroCodec';
+import { FileSchemaStore } from '../../schemas/fileSchemaStore';
+import { RedisSchemaStore } from '../../schemas/redisSchemaStore';
+import { SchemaRegistry } from '../../schemas/schemaRegistry';
+import { registerSluiceSchemas } from '../../schemas/sluiceSchemas';
+import { openStreamClient } from '../../streams/openStreamClient';
+import { parseStreamAddress } from '../../streams/streamAddress';
+import { serveMetrics } from '../support/metricsServer';
+
+interface IngestFlags {
+  mqttUrl: string;
+  stream: string;
+  deadLetter: string;
+  sharedGroup: string;
+  shared: boolean;
+  topicFilter: string;
+  clientId?: string;
+  protocolVersion: string;
+  maxPayloadBytes: string;
+  schemaRegistry?: string;
+  lingerMs: string;
+  maxBatch: string;
+  maxInFlight: string;
+  metricsPort?: string;
+  httpPort?: string;
+  logLevel: string;
+}
+
+function positiveInteger(value: string, path: string): number {
+  const parsed = Number(value);
+  if (!Number.isSafeInteger(parsed) || parsed < 0) throw new ConfigError(path, `must be a non-negative integer, got "${value}"`);
+  return parsed;
+}
+
+export function registerIngestCommand(program: Command): void {
+  program
+    .command('ingest')
+    .description('take device telemetry from MQTT into a stream: validate, encode Avro, dead-letter bad input, PUBACK once durable')
+    .requiredOption('--stream <address>', 'telemetry stream, kafka://host:port/topic or kinesis://host:port/stream')
+    .requiredOption('--dead-letter <address>', 'dead-letter stream for rejected messages (Avro dev.sluice.DeadLetter records)')
+    .option('--mqtt-url <url>', 'MQTT broker', process.env.SLUICE_MQTT_URL ?? 'mqtt://127.0.0.1:1883')
+    .option('--shared-group <name>', 'MQTT 5 shared-subscription group, so several instances share the load', 'ingest')
+    .option('--no-shared', 'plain subscription (brokers without shared subscriptions, e.g. aedes over MQTT 3.1.1)')
+    .option('--topic-filter <filter>', 'telemetry topics; the device id is the level before /telemetry', DEFAULT_TELEMETRY_FILTER)
+    .option('--client-id <id>', 'fixed MQTT client id: the broker keeps this session\'s unacked messages across restarts (default sluice-ingest-<host>)')
+    .option('--protocol-version <4|5>', 'MQTT protocol version', '5')
+    .option('--max-payload-bytes <n>', 'larger payloads are dead-lettered as too_large', String(DEFAULT_MAX_PAYLOAD_BYTES))
+    .option('--schema-registry <file|redis://...>', 'schema registry (default $SLUICE_SCHEMA_REGISTRY)')
+    .option('--linger-ms <ms>', 'how long a batch waits to fill', '5')
+    .option('--max-batch <n>', 'messages per produce', '500')
+    .option('--max-in-flight <n>', 'messages taken in and not yet durable; MQTT reading pauses above it', '5000')
+    .option('--http-port <port>', 'also serve the HTTP gateway POST /v1/telemetry (202 once durable, 400 per-item reasons, 413) on 127.0.0.1:<port>')
+    .option('--metrics-port <port>', 'serve Prometheus metrics at http://127.0.0.1:<port>/metrics')
+    .option('--log-level <level>', 'pino log level on stderr', 'info')
+    .addHelpText('after', `
+Example:
+  sluice ingest --mqtt-url mqtt://127.0.0.1:1884 --stream kafka://127.0.0.1:9092/telemetry \\
+    --dead-letter kafka://127.0.0.1:9092/telemetry-dlq --schema-registry ./schemas.json`)
+    .action(async (flags: IngestFlags) => runIngest(flags));
+}
+
+async function runIngest(flags: IngestFlags): Promise<void> {
+  const registryAddress = flags.schemaRegistry ?? process.env.SLUICE_SCHEMA_REGISTRY;
+  if (registryAddress === undefined) throw new ConfigError('--schema-registry', 'ingest encodes Avro: give a registry file path or redis://host:port (or $SLUICE_SCHEMA_REGISTRY)');
+  const protocolVersion = flags.protocolVersion === '4' ? 4 : flags.protocolVersion === '5' ? 5 : undefined;
+  if (protocolVersion === undefined) throw new ConfigError('--protocol-version', `must be 4 or 5, got "${flags.protocolVersion}"`);
+  const telemetryAddress = parseStreamAddress(flags.stream);
+  const deadLetterAddress = parseStreamAddress(flags.deadLetter);
+  const logger = createLogger({ level: flags.logLevel, component: 'ingest' });
+
+  const store = registryAddress.startsWith('redis://') ? RedisSchemaStore.connect(registryAddress) : new FileSchemaStore(registryAddress);
+  const registry = new SchemaRegistry(store);
+  await registerSluiceSchemas(registry);
+  const telemetryClient = openStreamClient(telemetryAddress, { logger, clientId: 'sluice-ingest' });
+  const deadLetterClient = openStreamClient(deadLetterAddress, { logger, clientId: 'sluice-ingest-dlq' });
+  const metrics = createIngestMetrics();
+  const pipelineOptions: IngestPipelineOptions = {
+    telemetry: { client: telemetryClient, stream: telemetryAddress.stream },
+    deadLetter: { client: deadLetterClient, stream: deadLetterAddress.stream },
+    codec: new AvroCodec(registry),
+    sourceKind: 'mqtt',
+    maxPayloadBytes: positiveInteger(flags.maxPayloadBytes, '--max-payload-bytes'),
+    lingerMs: positiveInteger(flags.lingerMs, '--linger-ms'),
+    maxBatchMessages: Math.max(1, positiveInteger(flags.maxBatch, '--max-batch')),
+    maxInFlightMessages: Math.max(1, positiveInteger(flags.maxInFlight, '--max-in-flight')),
+    metrics,
+    logger,
+  };
+  const pipeline = new IngestPipeline(pipelineOptions);
+  // HTTP gets its own batches (and source label) on the same streams and metrics.
+  const httpPipeline = flags.httpPort === undefined ? undefined : new IngestPipeline({ ...pipelineOptions, sourceKind: 'http' });
+  const ingest = await MqttIngest.start({
+    mqttUrl: flags.mqttUrl,
+    pipeline,
+    sharedGroup: flags.shared ? flags.sharedGroup : null,
+    topicFilter: flags.topicFilter,
+    clientId: flags.clientId ?? `sluice-ingest-${hostname()}`,
+    protocolVersion,
+    logger,
+  });
+  const httpServer = httpPipeline
+    ? await startHttpIngest({ pipeline: httpPipeline, port: positiveInteger(flags.httpPort ?? '', '--http-port'), maxPayloadBytes: pipelineOptions.maxPayloadBytes, logger })
+    : undefined;
+  const metricsServer = flags.metricsPort ? await serveMetrics(metrics.registry, positiveInteger(flags.metricsPort, '--metrics-port')) : undefined;
+  console.error(`sluice ingest: ${ingest.subscription} on ${flags.mqttUrl} -> ${flags.stream} (dead letters -> ${flags.deadLetter})${httpServer ? `, HTTP at ${httpServer.url}/v1/telemetry` : ''}${metricsServer ? `, metrics at ${metricsServer.url}` : ''}; Ctrl-C to drain and stop`);
+
+  await new Promise<void>((resolve) => {
+    process.once('SIGINT', () => resolve());
+    process.once('SIGTERM', () => resolve());
+  });
+  console.error('sluice ingest: draining...');
+  await httpServer?.close();
+  await ingest.stop();
+  await httpPipeline?.drain();
+  await metricsServer?.close();
+  await telemetryClient.close();
+  await deadLetterClient.close();
+  await registry.close();
+  const stats = ingest.stats;
+  console.error(`sluice ingest: stopped (${stats.acked} acked)`);
+}

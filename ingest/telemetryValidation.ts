@@ -1,0 +1,166 @@
+/**
+ * The ingest function's judgement on one message: size limit, JSON parse, TelemetryReading schema
+ * (types, ranges, required fields), anti-spoofing (the payload's deviceId must be the device whose
+ * topic it arrived on), normalization (eventTime as epoch ms, optional fields as null, ingestTime set).
+ *
+ * Pure and total: any bytes give either a reading or a rejection with a reason code; nothing throws.
+ * Bad input is data (a dead letter), never a crash.
+ */
+import type { GeoLocation, TelemetryReading } from '../schemas/records';
+
+/** Reason codes, as simulators/faultKinds.ts FAULT_OUTCOMES expects them in the dead-letter stream. */
+export const INGEST_REJECTION_REASONS = ['too_large', 'bad_json', 'schema_violation', 'topic_mismatch'] as const;
+export type IngestRejectionReason = (typeof INGEST_REJECTION_REASONS)[number];
+
+export interface IngestRejection {
+  reason: IngestRejectionReason;
+  message: string;
+}
+
+export type TelemetryValidationResult = { ok: true; reading: TelemetryReading } | { ok: false; rejection: IngestRejection };
+
+export interface TelemetryValidationOptions {
+  /** Payloads larger than this are rejected as too_large before parsing. Default 256 KiB. */
+  maxPayloadBytes: number;
+}
+
+export const DEFAULT_MAX_PAYLOAD_BYTES = 256 * 1024;
+/** Kinesis partition keys are at most 256 characters, and deviceId is the key. */
+export const MAX_DEVICE_ID_LENGTH = 256;
+const MAX_SHORT_STRING_LENGTH = 256;
+const MAX_METRICS = 1000;
+/** The largest epoch ms a JS Date holds (±100,000,000 days); anything beyond is not a time. */
+const MAX_EPOCH_MS = 8.64e15;
+/** ISO 8601 date-time with an explicit zone: without one, Date.parse would guess local time. */
+const ISO_DATE_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:\d{2})$/;
+
+/** `.../{deviceId}/telemetry` -> deviceId; undefined when the topic does not have that shape. */
+export function deviceIdFromTopic(topic: string): string | undefined {
+  const parts = topic.split('/');
+  if (parts.length < 2 || parts[parts.length - 1] !== 'telemetry') return undefined;
+  const deviceId = parts[parts.length - 2];
+  return deviceId === undefined || deviceId === '' ? undefined : deviceId;
+}
+
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+
+/** Validates one message. `topic` undefined skips the anti-spoofing check (HTTP: the caller checks identity). */
+export function validateTelemetry(
+  topic: string | undefined,
+  payload: Uint8Array,
+  ingestTime: number,
+  options: TelemetryValidationOptions = { maxPayloadBytes: DEFAULT_MAX_PAYLOAD_BYTES },
+): TelemetryValidationResult {
+  if (payload.length > options.maxPayloadBytes) {
+    return reject('too_large', `payload is ${payload.length} bytes, over the limit of ${options.maxPayloadBytes}`);
+  }
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(utf8.decode(payload));
+  } catch (error) {
+    return reject('bad_json', `payload is not valid UTF-8 JSON: ${error instanceof Error ? error.message : String(error)}`);
+  }
+  const checked = readingFromJson(parsed, ingestTime);
+  if (typeof checked === 'string') return reject('schema_violation', checked);
+  if (topic !== undefined) {
+    const topicDeviceId = deviceIdFromTopic(topic);
+    if (topicDeviceId !== checked.deviceId) {
+      return reject('topic_mismatch', `payload deviceId "${checked.deviceId}" does not match topic "${topic}"`);
+    }
+  }
+  return { ok: true, reading: checked };
+}
+
+function reject(reason: IngestRejectionReason, message: string): TelemetryValidationResult {
+  return { ok: false, rejection: { reason, message } };
+}
+
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function describe(value: unknown): string {
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return 'an array';
+  if (typeof value === 'string') return `the string ${JSON.stringify(value.length > 40 ? `${value.slice(0, 40)}...` : value)}`;
+  return `${typeof value} ${String(value)}`;
+}
+
+/** A normalized reading, or a message naming the first problem (field path first). */
+export function readingFromJson(json: unknown, ingestTime: number): TelemetryReading | string {
+  if (!isPlainObject(json)) return `payload must be a JSON object, got ${describe(json)}`;
+
+  const deviceId = shortString(json.deviceId, 'deviceId', MAX_DEVICE_ID_LENGTH);
+  if (typeof deviceId !== 'object') return deviceId;
+  const deviceType = shortString(json.deviceType, 'deviceType', MAX_SHORT_STRING_LENGTH);
+  if (typeof deviceType !== 'object') return deviceType;
+
+  const seq = json.seq;
+  if (typeof seq !== 'number' || !Number.isSafeInteger(seq) || seq < 0) return `seq: must be an integer >= 0, got ${describe(seq)}`;
+
+  const eventTime = normalizeEventTime(json.eventTime);
+  if (typeof eventTime === 'string') return eventTime;
+
+  const metrics = normalizeMetrics(json.metrics);
+  if (typeof metrics === 'string') return metrics;
+
+  const location = normalizeLocation(json.location);
+  if (typeof location === 'string') return location;
+
+  const battery = json.battery ?? null;
+  if (battery !== null && (typeof battery !== 'number' || !Number.isFinite(battery) || battery < 0 || battery > 100)) {
+    return `battery: must be a number in 0..100 or null, got ${describe(battery)}`;
+  }
+  let firmware: string | null = null;
+  if (json.firmware !== undefined && json.firmware !== null) {
+    const checked = shortString(json.firmware, 'firmware', MAX_SHORT_STRING_LENGTH);
+    if (typeof checked !== 'object') return checked;
+    firmware = checked.value;
+  }
+  // Unknown fields are ignored (newer firmware may send more); ingestTime is ours to set.
+  return { deviceId: deviceId.value, deviceType: deviceType.value, eventTime, seq, metrics, location, battery, firmware, ingestTime };
+}
+
+/** Boxed so a valid string is told apart from an error message. */
+function shortString(value: unknown, path: string, maxLength: number): { value: string } | string {
+  if (typeof value !== 'string' || value.length === 0) return `${path}: required, must be a non-empty string, got ${value === undefined ? 'nothing' : describe(value)}`;
+  if (value.length > maxLength) return `${path}: must be at most ${maxLength} characters, got ${value.length}`;
+  return { value };
+}
+
+function normalizeEventTime(value: unknown): number | string {
+  if (typeof value === 'number') {
+    if (!Number.isSafeInteger(value) || Math.abs(value) > MAX_EPOCH_MS) return `eventTime: epoch ms must be an integer within ±${MAX_EPOCH_MS}, got ${describe(value)}`;
+    return value;
+  }
+  if (typeof value === 'string') {
+    const millis = ISO_DATE_TIME.test(value) ? Date.parse(value) : Number.NaN;
+    if (!Number.isFinite(millis)) return `eventTime: must be epoch ms or an ISO 8601 date-time with a zone, got ${describe(value)}`;
+    return millis;
+  }
+  return `eventTime: required, epoch ms or ISO 8601 string, got ${value === undefined ? 'nothing' : describe(value)}`;
+}
+
+function normalizeMetrics(value: unknown): Record<string, number> | string {
+  if (!isPlainObject(value)) return `metrics: required, must be an object of metric name to number, got ${value === undefined ? 'nothing' : describe(value)}`;
+  const entries = Object.entries(value);
+  if (entries.length > MAX_METRICS) return `metrics: at most ${MAX_METRICS} metrics, got ${entries.length}`;
+  for (const [name, metric] of entries) {
+    // A JS object would drop "__proto__" on decode, so the codec refuses it; refuse it here first.
+    if (name === '' || name === '__proto__') return `metrics: invalid metric name ${JSON.stringify(name)}`;
+    if (typeof metric !== 'number' || !Number.isFinite(metric)) return `metrics.${name}: must be a finite number, got ${describe(metric)}`;
+  }
+  // fromEntries defines own properties, so no key can reach a prototype setter.
+  return Object.fromEntries(entries) as Record<string, number>;
+}
+
+function normalizeLocation(value: unknown): GeoLocation | null | string {
+  if (value === undefined || value === null) return null;
+  if (!isPlainObject(value)) return `location: must be an object {lat, lon, alt?} or null, got ${describe(value)}`;
+  const { lat, lon } = value;
+  const alt = value.alt ?? null;
+  if (typeof lat !== 'number' || !Number.isFinite(lat) || lat < -90 || lat > 90) return `location.lat: must be a number in -90..90, got ${describe(lat)}`;
+  if (typeof lon !== 'number' || !Number.isFinite(lon) || lon < -180 || lon > 180) return `location.lon: must be a number in -180..180, got ${describe(lon)}`;
+  if (alt !== null && (typeof alt !== 'number' || !Number.isFinite(alt))) return `location.alt: must be a finite number or null, got ${describe(alt)}`;
+  return { lat, lon, alt };
+}
