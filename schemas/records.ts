@@ -34,6 +34,25 @@ export interface TelemetryReading {
   ingestTime?: EpochMillis | null;
 }
 
+/** A reading after transform (schemas/avro/EnrichedReading.avsc). */
+export interface EnrichedReading {
+  deviceId: string;
+  deviceType: string;
+  /** from the device registry; 'unassigned' when the registry does not know the device */
+  siteId: string;
+  eventTime: EpochMillis;
+  seq: number;
+  /** normalized metrics plus derived ones */
+  metrics: Record<string, number>;
+  location?: GeoLocation | null;
+  battery?: number | null;
+  firmware?: string | null;
+  ingestTime?: EpochMillis | null;
+  transformTime: EpochMillis;
+  /** per-device alert thresholds from the registry */
+  thresholds?: Record<string, number> | null;
+}
+
 export const AGGREGATE_SCOPES = ['device', 'site'] as const;
 export type AggregateScope = (typeof AGGREGATE_SCOPES)[number];
 

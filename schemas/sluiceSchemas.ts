@@ -8,7 +8,7 @@ import path from 'node:path';
 import { errorMessage } from '../core/errors';
 import type { AvroSchema } from './avroSchema';
 import { parseSchemaText } from './avroSchema';
-import type { Aggregate, Alert, DeadLetter, TelemetryReading } from './records';
+import type { Aggregate, Alert, DeadLetter, EnrichedReading, TelemetryReading } from './records';
 import { SchemaRegistryError } from './schemaErrors';
 import type { SchemaRegistry } from './schemaRegistry';
 
@@ -17,6 +17,7 @@ export const SUBJECTS = {
   aggregate: 'dev.sluice.Aggregate',
   alert: 'dev.sluice.Alert',
   deadLetter: 'dev.sluice.DeadLetter',
+  enrichedReading: 'dev.sluice.EnrichedReading',
 } as const;
 
 export type SluiceSubject = (typeof SUBJECTS)[keyof typeof SUBJECTS];
@@ -27,10 +28,11 @@ export interface SluiceRecordBySubject {
   'dev.sluice.Aggregate': Aggregate;
   'dev.sluice.Alert': Alert;
   'dev.sluice.DeadLetter': DeadLetter;
+  'dev.sluice.EnrichedReading': EnrichedReading;
 }
 
-/** In registration order: a fresh registry gives them ids 1..4 (the golden fixtures rely on it). */
-export const SLUICE_SUBJECTS: readonly SluiceSubject[] = [SUBJECTS.telemetryReading, SUBJECTS.aggregate, SUBJECTS.alert, SUBJECTS.deadLetter];
+/** In registration order: a fresh registry gives them ids 1..5 (the golden fixtures rely on it; new subjects go last). */
+export const SLUICE_SUBJECTS: readonly SluiceSubject[] = [SUBJECTS.telemetryReading, SUBJECTS.aggregate, SUBJECTS.alert, SUBJECTS.deadLetter, SUBJECTS.enrichedReading];
 
 export const SCHEMA_DIR = path.join(__dirname, 'avro');
 
