@@ -27,6 +27,8 @@ const suites: Record<string, SuiteLoader> = {
   ingest: () => (require('./ingest') as { ingestBench: BenchSuite }).ingestBench,
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   schemas: () => (require('./schemas') as { schemasBench: BenchSuite }).schemasBench,
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  processors: () => (require('./processors') as { processorsBench: BenchSuite }).processorsBench,
 };
 
 async function main(): Promise<void> {

@@ -14,6 +14,7 @@ type DeviceModelOptions = Pick<
   | 'seed'
   | 'deviceTypes'
   | 'deviceIdPrefix'
+  | 'firstSeq'
   | 'topicPrefix'
   | 'anomalyRate'
   | 'anomalyKinds'
@@ -48,6 +49,7 @@ export function createFleetDevices(options: DeviceModelOptions): SimulatedDevice
         clockSkewMaxMs: options.clockSkewMaxMs,
         offlineReadings: options.offlineReadings,
         impostorTargetId,
+        firstSeq: options.firstSeq,
         encode: options.payload === 'avro' && options.encodeReading ? options.encodeReading : encodeReadingJson,
       }),
     );

@@ -37,6 +37,8 @@ export interface FleetOptions {
   /** Topics are `{topicPrefix}/{deviceId}/telemetry` and `.../status`. */
   topicPrefix: string;
   deviceIdPrefix: string;
+  /** Sequence number of each device's first reading; `sluice up` starts each run above the last so (deviceId, seq) never repeats across runs. */
+  firstSeq: number;
   clientIdPrefix: string;
   /** Unacknowledged publishes allowed per connection (mqtt.js keeps no window of its own). */
   inflightWindow: number;
@@ -81,6 +83,7 @@ export const FLEET_DEFAULTS: Omit<FleetOptions, 'mqttUrl'> = {
   encodeReading: undefined,
   topicPrefix: 'devices',
   deviceIdPrefix: 'dev',
+  firstSeq: 0,
   clientIdPrefix: 'sluice-sim-',
   inflightWindow: 256,
   outboxLimit: 1024,
@@ -129,6 +132,7 @@ export function resolveFleetOptions(input: FleetOptionsInput, pathOf: OptionPath
   if (options.durationMs !== undefined) requireNumber(options.durationMs, pathOf('durationMs'), 1, 365 * 24 * 3_600_000);
   if (options.readingsPerDevice !== undefined) requireInteger(options.readingsPerDevice, pathOf('readingsPerDevice'), 1, Number.MAX_SAFE_INTEGER);
   requireInteger(options.seed, pathOf('seed'), 0, 0xffffffff);
+  requireInteger(options.firstSeq, pathOf('firstSeq'), 0, Number.MAX_SAFE_INTEGER / 2);
   if (options.qos !== 0 && options.qos !== 1) throw new ConfigError(pathOf('qos'), `must be 0 or 1, got ${String(options.qos)}`);
   requireNumber(options.rampUpMs, pathOf('rampUpMs'), 0, 3_600_000);
   requireInteger(options.gatewayConnections, pathOf('gatewayConnections'), 1, 1000);

@@ -77,7 +77,7 @@ export function buildFleetReport(run: FleetRunRecord): FleetReport {
     offlineEpisodes += device.offlineEpisodes;
     perDevice[device.deviceId] = {
       deviceType: device.deviceType,
-      lastSeq: device.readingsTaken - 1,
+      lastSeq: run.options.firstSeq + device.readingsTaken - 1,
       acked: accounting.ackedPerDevice.get(device.deviceId) ?? 0,
     };
   }

@@ -47,6 +47,8 @@ export interface SimulatedDeviceOptions {
   offlineReadings: readonly [number, number];
   /** Whose topic the wrong-topic fault publishes on. */
   impostorTargetId: string;
+  /** The first reading's sequence number (a real device's counter survives restarts; a run can start where the last ended). */
+  firstSeq?: number;
   /** Bytes of a valid reading (JSON, or Avro in the wire format). */
   encode: ReadingEncoder;
   /** Episodes kept per device (counts are always exact). */
@@ -149,7 +151,7 @@ export class SimulatedDevice {
   }
 
   private takeReading(eventTime: number): TelemetryReading {
-    const seq = this.nextSeq;
+    const seq = (this.options.firstSeq ?? 0) + this.nextSeq;
     this.nextSeq += 1;
     const sample = this.signal.next(eventTime);
     const applied = this.anomalies.apply(sample.metrics);

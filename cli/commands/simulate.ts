@@ -44,6 +44,7 @@ interface SimulateFlags {
   schemaRegistry?: string;
   topicPrefix: string;
   deviceIdPrefix: string;
+  firstSeq?: string;
   inflight: string;
   oversizeBytes: string;
   drainTimeoutMs: string;
@@ -70,6 +71,7 @@ const FLAG_OF: Partial<Record<keyof FleetOptions, string>> = {
   encodeReading: '--payload',
   topicPrefix: '--topic-prefix',
   deviceIdPrefix: '--device-id-prefix',
+  firstSeq: '--first-seq',
   inflightWindow: '--inflight',
   oversizeBytes: '--oversize-bytes',
   drainTimeoutMs: '--drain-timeout-ms',
@@ -133,6 +135,7 @@ export function fleetOptionsFromFlags(flags: SimulateFlags): FleetOptionsInput {
     payload: parseList(flags.payload, PAYLOAD_FORMATS, '--payload')[0],
     topicPrefix: flags.topicPrefix,
     deviceIdPrefix: flags.deviceIdPrefix,
+    firstSeq: flags.firstSeq === undefined ? undefined : Number(flags.firstSeq),
     inflightWindow: parseNumberFlag(flags.inflight, '--inflight'),
     oversizeBytes: parseNumberFlag(flags.oversizeBytes, '--oversize-bytes'),
     drainTimeoutMs: parseNumberFlag(flags.drainTimeoutMs, '--drain-timeout-ms'),
@@ -218,6 +221,7 @@ export function registerSimulateCommand(program: Command): void {
     .option('--schema-registry <address>', 'for --payload avro: registry file path or redis://host:port (default: $SLUICE_SCHEMA_REGISTRY)')
     .option('--topic-prefix <prefix>', 'topics are <prefix>/<deviceId>/telemetry and .../status', defaults.topicPrefix)
     .option('--device-id-prefix <prefix>', 'device ids are <prefix>-0000, <prefix>-0001, ...', defaults.deviceIdPrefix)
+    .option('--first-seq <n>', 'sequence number of each device\'s first reading (continue a device\'s counter from an earlier run)')
     .option('--inflight <n>', 'unacknowledged publishes allowed per connection', String(defaults.inflightWindow))
     .option('--oversize-bytes <n>', 'size limit the oversized fault exceeds', String(defaults.oversizeBytes))
     .option('--drain-timeout-ms <ms>', 'how long to wait for outstanding acks at the end', String(defaults.drainTimeoutMs))

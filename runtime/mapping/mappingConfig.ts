@@ -164,6 +164,7 @@ class MappingResolver {
         Mode: mode,
         PollIntervalMs: (get('Runtime.PollIntervalMs') as number | undefined) ?? RUNTIME_MODE_DEFAULTS[mode].PollIntervalMs,
         ColdStartMs: (get('Runtime.ColdStartMs') as number | undefined) ?? RUNTIME_MODE_DEFAULTS[mode].ColdStartMs,
+        ExtraLatencyMs: (get('Runtime.ExtraLatencyMs') as number | undefined) ?? 0,
         ...(maxInstances === undefined ? {} : { MaxInstances: maxInstances }),
       },
     };

@@ -60,6 +60,7 @@ export const MAPPING_OPTIONS: readonly MappingOptionSpec[] = [
   { path: 'Runtime.Mode', flag: 'mode', type: 'enum', choices: ['fast', 'realistic'], defaults: BOTH('fast'), help: 'fast: poll continuously, no cold starts; realistic: Lambda-like polling interval and cold starts' },
   { path: 'Runtime.PollIntervalMs', flag: 'poll-interval-ms', type: 'integer', min: 0, max: 60000, defaults: BOTH(undefined), defaultText: '0 (fast), 1000 (realistic)', help: 'pause between empty polls of a partition' },
   { path: 'Runtime.ColdStartMs', flag: 'cold-start-ms', type: 'integer', min: 0, max: 60000, defaults: BOTH(undefined), defaultText: '0 (fast), 250 (realistic)', help: 'delay when a function instance starts' },
+  { path: 'Runtime.ExtraLatencyMs', flag: 'extra-latency-ms', type: 'integer', min: 0, max: 60000, defaults: BOTH(0), help: 'added to every invocation before the handler runs (load tests: simulate a heavier handler)' },
   { path: 'Runtime.MaxInstances', flag: 'max-instances', type: 'integer', min: 1, max: 10000, defaults: BOTH(undefined), defaultText: 'partitions x ParallelizationFactor', help: 'most function instances at once' },
 ];
 

@@ -40,6 +40,8 @@ export interface RuntimeSettings {
   PollIntervalMs: number;
   /** delay added when an instance starts (first invocation, scale-out), like a Lambda cold start (ms) */
   ColdStartMs: number;
+  /** added to every invocation before the handler runs (load tests: a heavier handler without writing one); default 0 */
+  ExtraLatencyMs: number;
   /** at most this many function instances; unset = partitions x ParallelizationFactor */
   MaxInstances?: number;
 }

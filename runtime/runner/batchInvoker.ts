@@ -4,6 +4,7 @@
  * the answer into a verdict for the batch processor (success / partial / failed).
  */
 import type { Handler } from 'aws-lambda';
+import { sleep } from '../../core/retry';
 import type { Logger } from 'pino';
 import type { StreamRecord } from '../../streams/streamClient';
 import type { BatchVerdict } from '../engine/batchProcessor';
@@ -41,6 +42,8 @@ export function buildEvent(records: StreamRecord[], source: SourceIdentity): unk
 export async function invokeOnInstance(deps: BatchInvokerDeps, event: unknown): Promise<InvokeOutcome> {
   const { mapping } = deps;
   const instance = await deps.instances.acquire();
+  // Holds the instance, as work inside the handler would; it does not count toward the timeout.
+  if (mapping.Runtime.ExtraLatencyMs > 0) await sleep(mapping.Runtime.ExtraLatencyMs);
   const outcome = await invokeHandler(instance.handler, event, {
     functionName: mapping.FunctionName,
     memoryLimitInMB: mapping.Function.MemorySize,

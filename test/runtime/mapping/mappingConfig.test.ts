@@ -32,7 +32,7 @@ describe('mapping config defaults', () => {
       FunctionResponseTypes: [],
       TumblingWindowInSeconds: 0,
       Function: { Handler: './processors/aggregate.ts#handler', Timeout: 3, MemorySize: 128 },
-      Runtime: { Mode: 'fast', PollIntervalMs: 0, ColdStartMs: 0 },
+      Runtime: { Mode: 'fast', PollIntervalMs: 0, ColdStartMs: 0, ExtraLatencyMs: 0 },
     });
     expect(mappingSourceKind(config)).toBe('kinesis');
   });
@@ -47,8 +47,8 @@ describe('mapping config defaults', () => {
   });
 
   it('uses Lambda-like polling and cold starts in realistic mode unless told otherwise', () => {
-    expect(resolveMappingConfig(base(KINESIS, { Runtime: { Mode: 'realistic' } }), 'x').Runtime).toEqual({ Mode: 'realistic', PollIntervalMs: 1000, ColdStartMs: 250 });
-    expect(resolveMappingConfig(base(KINESIS, { Runtime: { Mode: 'realistic', ColdStartMs: 0, MaxInstances: 4 } }), 'x').Runtime).toEqual({ Mode: 'realistic', PollIntervalMs: 1000, ColdStartMs: 0, MaxInstances: 4 });
+    expect(resolveMappingConfig(base(KINESIS, { Runtime: { Mode: 'realistic' } }), 'x').Runtime).toEqual({ Mode: 'realistic', PollIntervalMs: 1000, ColdStartMs: 250, ExtraLatencyMs: 0 });
+    expect(resolveMappingConfig(base(KINESIS, { Runtime: { Mode: 'realistic', ColdStartMs: 0, MaxInstances: 4 } }), 'x').Runtime).toEqual({ Mode: 'realistic', PollIntervalMs: 1000, ColdStartMs: 0, ExtraLatencyMs: 0, MaxInstances: 4 });
   });
 
   it('keeps every knob it is given', () => {

@@ -93,6 +93,7 @@ describe('mapping CLI flags', () => {
       mode: 'realistic',
       'poll-interval-ms': '200',
       'cold-start-ms': '0',
+      'extra-latency-ms': '10',
       'max-instances': '16',
       enabled: 'false',
     });
@@ -102,7 +103,7 @@ describe('mapping CLI flags', () => {
       MaximumRetryAttempts: 2, MaximumRecordAgeInSeconds: -1, DestinationConfig: { OnFailure: { Destination: 'kafka://127.0.0.1:19092/dlq', IncludeRecords: true } },
       FunctionResponseTypes: ['ReportBatchItemFailures'], TumblingWindowInSeconds: 60, FilterCriteria: { Filters: [{ Pattern: '{"data":{"t":["a"]}}' }] },
       Function: { Handler: './h.ts#handler', Timeout: 30, MemorySize: 512, ReservedConcurrentExecutions: 8 },
-      Runtime: { Mode: 'realistic', PollIntervalMs: 200, ColdStartMs: 0, MaxInstances: 16 },
+      Runtime: { Mode: 'realistic', PollIntervalMs: 200, ColdStartMs: 0, ExtraLatencyMs: 10, MaxInstances: 16 },
     });
   });
 

@@ -1,0 +1,283 @@
+/**
+ * The whole pipeline in one process, as `sluice up` and `sluice loadtest` run it: the streams,
+ * ingest on MQTT, every processor of pipelineSpec under its own event source mapping (the same
+ * runtime `sluice run` uses, so the same semantics), and the scheduled functions on timers.
+ * Processors read their settings from the environment, as on Lambda; this sets it.
+ */
+import type { Handler } from 'aws-lambda';
+import type { Logger } from 'pino';
+import { errorMessage } from '../../core/errors';
+import { silentLogger } from '../../core/logger';
+import { closeSharedResources } from '../../processors/shared/processorResources';
+import { IngestPipeline } from '../../ingest/ingestPipeline';
+import { createIngestMetrics } from '../../ingest/ingestMetrics';
+import type { IngestMetrics } from '../../ingest/ingestMetrics';
+import { MqttIngest } from '../../ingest/mqttIngest';
+import { loadHandler } from '../../runtime/invoke/loadHandler';
+import { resolveMappingConfig } from '../../runtime/mapping/mappingConfig';
+import type { MappingConfig } from '../../runtime/mapping/mappingTypes';
+import { createRuntimeMetrics } from '../../runtime/metrics/runtimeMetrics';
+import type { RuntimeMetrics } from '../../runtime/metrics/runtimeMetrics';
+import { MappingRunner } from '../../runtime/runner/mappingRunner';
+import type { RedisConnection } from '../../runtime/redis/scriptLoader';
+import { AvroCodec } from '../../schemas/avroCodec';
+import { RedisSchemaStore } from '../../schemas/redisSchemaStore';
+import { SchemaRegistry } from '../../schemas/schemaRegistry';
+import { registerSluiceSchemas } from '../../schemas/sluiceSchemas';
+import { openStreamClient } from '../../streams/openStreamClient';
+import { parseStreamAddress } from '../../streams/streamAddress';
+import type { StreamClient } from '../../streams/streamClient';
+import { PIPELINE_FUNCTIONS, PIPELINE_STREAMS, SCHEDULED_FUNCTIONS, pipelineMappingInputs, streamAddress, streamName } from './pipelineSpec';
+import type { PipelineFunction, PipelineStream, PipelineStreamsAt } from './pipelineSpec';
+
+export interface LocalPipelineOptions extends PipelineStreamsAt {
+  partitions: number;
+  mqttUrl: string;
+  /** Mosquitto: shared subscription with MQTT 5; aedes: a plain subscription with 3.1.1 */
+  mqttBroker: 'mosquitto' | 'aedes';
+  redisUrl: string;
+  /** undefined: no PostgreSQL (storage writes lake files only; the registry and alert history are off) */
+  pgUrl: string | undefined;
+  lakeDir: string;
+  /** prefix of processor data in Redis (aggregates, alert state, dedupe windows) */
+  keyPrefix: string;
+  /** prefix of runtime state in Redis (leases, checkpoints, window state) */
+  runtimeKeyPrefix: string;
+  projectRoot: string;
+  /** extra environment for the processors (alert rules file, webhooks, windows, ...) */
+  environment?: Record<string, string>;
+  /** functions to leave out (by pipelineSpec name) */
+  without?: readonly string[];
+  ingestClientId: string;
+  logger?: Logger;
+}
+
+export interface StageStats {
+  name: string;
+  source: string;
+  recordsRead: number;
+  invocations: number;
+  errors: number;
+  iteratorAgeMs: number;
+  instances: number;
+}
+
+export interface PipelineStats {
+  ingest: { received: number; produced: number; rejected: Record<string, number>; inFlight: number; acked: number };
+  stages: StageStats[];
+  scheduled: Record<string, { runs: number; failures: number; lastError?: string }>;
+}
+
+type Labels = Partial<Record<string, string | number>>;
+
+async function counterTotal(metric: { get(): Promise<{ values: Array<{ value: number; labels: Labels }> }> }, filter: (labels: Labels) => boolean = () => true): Promise<number> {
+  const { values } = await metric.get();
+  return values.filter((value) => filter(value.labels)).reduce((sum, value) => sum + value.value, 0);
+}
+
+export class LocalPipeline {
+  readonly ingestMetrics: IngestMetrics = createIngestMetrics();
+  readonly runtimeMetrics: RuntimeMetrics = createRuntimeMetrics();
+  readonly mappings: MappingConfig[] = [];
+  private readonly logger: Logger;
+  private readonly runners: MappingRunner[] = [];
+  private readonly runnerClients: StreamClient[] = [];
+  private readonly scheduleTimers: NodeJS.Timeout[] = [];
+  private readonly scheduleStats: PipelineStats['scheduled'] = {};
+  private readonly scheduleRuns = new Set<Promise<void>>();
+  private streams: StreamClient | undefined;
+  private registry: SchemaRegistry | undefined;
+  private ingest: MqttIngest | undefined;
+  private ingestPipeline: IngestPipeline | undefined;
+  private redis: RedisConnection | undefined;
+  private previousEnv: Record<string, string | undefined> = {};
+
+  constructor(readonly options: LocalPipelineOptions, redis: RedisConnection) {
+    this.logger = options.logger ?? silentLogger;
+    this.redis = redis;
+  }
+
+  /** The functions this pipeline runs (all of pipelineSpec but `without`). */
+  get functions(): readonly PipelineFunction[] {
+    return PIPELINE_FUNCTIONS.filter((fn) => !this.options.without?.includes(fn.name));
+  }
+
+  streamAddress(stream: PipelineStream): string {
+    return streamAddress(this.options, stream);
+  }
+
+  /** The environment the processors read (processors/README.md). */
+  processorEnvironment(): Record<string, string> {
+    const o = this.options;
+    return {
+      SLUICE_REDIS_URL: o.redisUrl,
+      SLUICE_SCHEMA_REGISTRY: o.redisUrl,
+      SLUICE_KEY_PREFIX: o.keyPrefix,
+      SLUICE_ENRICHED_STREAM: this.streamAddress('enriched'),
+      SLUICE_AGGREGATES_STREAM: this.streamAddress('aggregates'),
+      SLUICE_LATE_STREAM: this.streamAddress('late'),
+      SLUICE_ALERTS_STREAM: this.streamAddress('alerts'),
+      SLUICE_PROCESSOR_DLQ: this.streamAddress('processorDeadLetter'),
+      SLUICE_LAKE_DIR: o.lakeDir,
+      SLUICE_MQTT_URL: o.mqttUrl,
+      ...(o.pgUrl ? { SLUICE_PG_URL: o.pgUrl } : {}),
+      ...o.environment,
+    };
+  }
+
+  async start(): Promise<void> {
+    const o = this.options;
+    this.streams = openStreamClient(parseStreamAddress(this.streamAddress('telemetry')), { logger: this.logger, clientId: 'sluice-up' });
+    await this.createStreams(this.streams);
+    this.registry = new SchemaRegistry(RedisSchemaStore.connect(o.redisUrl));
+    await registerSluiceSchemas(this.registry);
+    this.setEnvironment();
+
+    for (const input of pipelineMappingInputs(o, o.projectRoot)) {
+      const fn = PIPELINE_FUNCTIONS.find((candidate) => `${o.streamPrefix ?? ''}${candidate.name}` === input.FunctionName);
+      if (!fn || o.without?.includes(fn.name)) continue;
+      this.mappings.push(resolveMappingConfig(input, `pipeline function ${fn.name}`));
+    }
+    for (const mapping of this.mappings) {
+      const client = openStreamClient(parseStreamAddress(mapping.Source), { logger: this.logger, clientId: `sluice-${mapping.FunctionName}` });
+      const destination = mapping.DestinationConfig?.OnFailure.Destination;
+      const runner = new MappingRunner({
+        mapping, client, redis: this.redis, keyPrefix: o.runtimeKeyPrefix, metrics: this.runtimeMetrics, logger: this.logger.child({ function: mapping.FunctionName }),
+        destination: destination ? { client: this.streams, stream: parseStreamAddress(destination).stream } : undefined,
+      });
+      this.runners.push(runner);
+      this.runnerClients.push(client);
+    }
+    // Consumers first, so nothing ingest produces waits for a reader to appear.
+    await Promise.all(this.runners.map((runner) => runner.start()));
+    this.startSchedules();
+    await this.startIngest();
+  }
+
+  private async createStreams(client: StreamClient): Promise<void> {
+    for (const stream of Object.keys(PIPELINE_STREAMS) as PipelineStream[]) {
+      const name = streamName(this.options, stream);
+      try {
+        await client.describeStream(name);
+      } catch {
+        await client.createStream(name, this.options.partitions);
+      }
+    }
+  }
+
+  private setEnvironment(): void {
+    for (const [name, value] of Object.entries(this.processorEnvironment())) {
+      this.previousEnv[name] = process.env[name];
+      process.env[name] = value;
+    }
+  }
+
+  private restoreEnvironment(): void {
+    for (const [name, value] of Object.entries(this.previousEnv)) {
+      if (value === undefined) delete process.env[name];
+      else process.env[name] = value;
+    }
+    this.previousEnv = {};
+  }
+
+  private async startIngest(): Promise<void> {
+    const o = this.options;
+    if (!this.streams || !this.registry) throw new Error('streams and registry first');
+    this.ingestPipeline = new IngestPipeline({
+      telemetry: { client: this.streams, stream: streamName(o, 'telemetry') },
+      deadLetter: { client: this.streams, stream: streamName(o, 'telemetryDeadLetter') },
+      codec: new AvroCodec(this.registry),
+      sourceKind: 'mqtt',
+      metrics: this.ingestMetrics,
+      logger: this.logger.child({ component: 'ingest' }),
+    });
+    const aedes = o.mqttBroker === 'aedes';
+    this.ingest = await MqttIngest.start({
+      mqttUrl: o.mqttUrl,
+      pipeline: this.ingestPipeline,
+      sharedGroup: aedes ? null : 'ingest',
+      protocolVersion: aedes ? 4 : 5,
+      clientId: o.ingestClientId,
+      logger: this.logger.child({ component: 'ingest' }),
+    });
+  }
+
+  /** Scheduled functions run on timers, one run at a time each (EventBridge would not overlap them either with reserved concurrency 1). */
+  private startSchedules(): void {
+    const o = this.options;
+    for (const scheduled of SCHEDULED_FUNCTIONS) {
+      if (o.without?.includes(scheduled.name)) continue;
+      const stats = { runs: 0, failures: 0 } as PipelineStats['scheduled'][string];
+      this.scheduleStats[scheduled.name] = stats;
+      let handler: Handler | undefined;
+      let running = false;
+      const tick = (): void => {
+        if (running) return;
+        running = true;
+        const run = (async () => {
+          try {
+            handler ??= loadHandler(`${o.projectRoot}/${scheduled.handler}`, o.projectRoot).handler;
+            const event = { version: '0', id: `${scheduled.name}-${Date.now()}`, 'detail-type': 'Scheduled Event', source: 'aws.events', account: '000000000000', time: new Date().toISOString(), region: 'local', resources: [`arn:aws:events:local:000000000000:rule/${scheduled.name}`], detail: {} };
+            await (handler as (event: unknown, context: unknown) => Promise<unknown>)(event, { functionName: scheduled.name, awsRequestId: event.id, getRemainingTimeInMillis: () => 30_000 });
+            stats.runs += 1;
+          } catch (error) {
+            stats.failures += 1;
+            stats.lastError = errorMessage(error);
+            this.logger.warn({ function: scheduled.name, err: stats.lastError }, 'scheduled function failed');
+          } finally {
+            running = false;
+          }
+        })();
+        this.scheduleRuns.add(run);
+        void run.finally(() => this.scheduleRuns.delete(run));
+      };
+      this.scheduleTimers.push(setInterval(tick, scheduled.rateSeconds * 1000));
+    }
+  }
+
+  async stats(): Promise<PipelineStats> {
+    const m = this.ingestMetrics;
+    const rejected: Record<string, number> = {};
+    for (const value of (await m.rejected.get()).values) rejected[String(value.labels.reason)] = (rejected[String(value.labels.reason)] ?? 0) + value.value;
+    const r = this.runtimeMetrics;
+    const stages: StageStats[] = [];
+    for (const mapping of this.mappings) {
+      const of = (labels: Labels): boolean => labels.function === mapping.FunctionName;
+      const ages = (await r.iteratorAgeMs.get()).values.filter((value) => of(value.labels)).map((value) => value.value);
+      stages.push({
+        name: mapping.FunctionName,
+        source: parseStreamAddress(mapping.Source).stream,
+        recordsRead: await counterTotal(r.recordsRead, of),
+        invocations: await counterTotal(r.invocations, of),
+        errors: await counterTotal(r.errors, of),
+        iteratorAgeMs: ages.length > 0 ? Math.max(...ages) : 0,
+        instances: await counterTotal(r.instances, of),
+      });
+    }
+    return {
+      ingest: {
+        received: await counterTotal(m.messagesReceived),
+        produced: await counterTotal(m.readingsProduced),
+        rejected,
+        inFlight: await counterTotal(m.inFlight),
+        acked: this.ingest?.stats.acked ?? 0,
+      },
+      stages,
+      scheduled: { ...this.scheduleStats },
+    };
+  }
+
+  /** Drains and stops: ingest acks what it took in, runners finish and checkpoint in-flight batches, timers stop. */
+  async stop(): Promise<void> {
+    for (const timer of this.scheduleTimers) clearInterval(timer);
+    await this.ingest?.stop().catch((error: unknown) => this.logger.warn({ err: errorMessage(error) }, 'ingest stop failed'));
+    await this.ingestPipeline?.drain().catch(() => undefined);
+    await Promise.all(this.runners.map((runner) => runner.stop().catch((error: unknown) => this.logger.warn({ err: errorMessage(error) }, 'runner stop failed'))));
+    await Promise.allSettled([...this.scheduleRuns]);
+    await Promise.allSettled(this.runnerClients.map((client) => client.close()));
+    await closeSharedResources();
+    await this.streams?.close().catch(() => undefined);
+    await this.registry?.close().catch(() => undefined);
+    this.restoreEnvironment();
+  }
+}
