@@ -16,8 +16,8 @@ export interface ProcessorRecord {
   /** partition key (Kinesis) or message key (Kafka); '' when the record has none */
   key: string;
   data: Buffer;
-  /** what to put in batchItemFailures for this record */
-  itemIdentifier: string;
+  /** what to put in batchItemFailures for this record: Kinesis the sequence number, Kafka `{ partition: '<topic>-<partition>', offset }` as AWS expects */
+  itemIdentifier: string | { partition: string; offset: number };
   /** when the stream accepted the record (epoch ms) */
   arrivalTime: number;
 }
@@ -58,7 +58,7 @@ export function recordsOf(event: ProcessorEvent): ProcessorRecord[] {
           position: String(record.offset),
           key: record.key === undefined ? '' : Buffer.from(record.key, 'base64').toString('utf8'),
           data: Buffer.from(record.value, 'base64'),
-          itemIdentifier: String(record.offset),
+          itemIdentifier: { partition: `${record.topic}-${record.partition}`, offset: record.offset },
           arrivalTime: record.timestamp,
         });
       }
@@ -80,6 +80,11 @@ export function recordsOf(event: ProcessorEvent): ProcessorRecord[] {
 }
 
 /** Records grouped by scope, each group in delivery order (a runtime batch has one scope; MSK events may carry several). */
+/** A partial batch response failing `records` (ReportBatchItemFailures); an empty list is success. */
+export function batchItemFailures(records: readonly ProcessorRecord[]): { batchItemFailures: Array<{ itemIdentifier: ProcessorRecord['itemIdentifier'] }> } {
+  return { batchItemFailures: records.map((record) => ({ itemIdentifier: record.itemIdentifier })) };
+}
+
 export function recordsByScope(records: readonly ProcessorRecord[]): Map<string, ProcessorRecord[]> {
   const groups = new Map<string, ProcessorRecord[]>();
   for (const record of records) {
