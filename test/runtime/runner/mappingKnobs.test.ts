@@ -147,6 +147,24 @@ describe.each(kinds)('mapping knobs on %s', (kind) => {
     expect(errors).toBe(1);
   });
 
+  it('Runtime.ExtraLatencyMs (load tests): each invocation starts that much later, and the extra time does not count toward Function.Timeout', async () => {
+    const stream = await bed.newStream(1);
+    const functionName = uniqueName('extra');
+    const invokedAt: number[] = [];
+    scriptedRegistry().scripts.set(functionName, async () => {
+      invokedAt.push(Date.now());
+      return undefined;
+    });
+    const runner = bed.runner({ FunctionName: functionName, Source: sourceAddress(kind, stream), BatchSize: 10, StartingPosition: 'TRIM_HORIZON', Function: { Timeout: 1 }, Runtime: { ExtraLatencyMs: 1200 } });
+    const produced = await bed.client.produce(stream, inputsOf(values('x', 2)));
+    const producedAt = Date.now();
+    await runner.start();
+    await waitFor(async () => (await bed.checkpointOf(functionName, stream)) === BigInt(produced[1]?.position ?? -1), 'checkpoint past x1');
+    expect(invokedAt[0]! - producedAt).toBeGreaterThanOrEqual(1200);
+    // a 1 s timeout with 1.2 s of extra latency still succeeds: no error, one invocation
+    expect(deliveredValues(kind, functionName)).toEqual([values('x', 2)]);
+  });
+
   it('MaximumBatchingWindowInSeconds 1: records produced in 3 small bursts within 300 ms arrive in one invocation', async () => {
     const stream = await bed.newStream(1);
     const functionName = uniqueName('window');
