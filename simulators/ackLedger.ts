@@ -3,19 +3,27 @@ import type { FaultKind } from './faultKinds';
 /** Inclusive ranges of sequence numbers, ascending and non-overlapping: [[0, 41], [43, 99]]. */
 export type SeqRanges = Array<[number, number]>;
 
-/** A set of small non-negative integers as a bitmap that grows with the highest one. */
+/**
+ * A set of non-negative integers as a bitmap over the span it has seen: sequence numbers of one
+ * device are dense, but need not start near 0 (a run may continue a device's counter).
+ */
 class SeqBitmap {
   private bits = new Uint8Array(64);
+  /** the number bit 0 stands for; a multiple of 8 */
+  private base = -1;
   size = 0;
 
   add(seq: number): boolean {
-    const byte = seq >>> 3;
+    if (this.base < 0) this.base = Math.max(0, seq - (seq % 8) - 256);
+    if (seq < this.base) this.growDown(seq);
+    const offset = seq - this.base;
+    const byte = Math.floor(offset / 8);
     if (byte >= this.bits.length) {
       const grown = new Uint8Array(Math.max(byte + 1, this.bits.length * 2));
       grown.set(this.bits);
       this.bits = grown;
     }
-    const mask = 1 << (seq & 7);
+    const mask = 1 << (offset & 7);
     const current = this.bits[byte] ?? 0;
     if ((current & mask) !== 0) return false;
     this.bits[byte] = current | mask;
@@ -23,16 +31,28 @@ class SeqBitmap {
     return true;
   }
 
+  private growDown(seq: number): void {
+    const newBase = Math.max(0, seq - (seq % 8) - this.bits.length * 8);
+    const shiftBytes = (this.base - newBase) / 8;
+    const grown = new Uint8Array(this.bits.length + shiftBytes);
+    grown.set(this.bits, shiftBytes);
+    this.bits = grown;
+    this.base = newBase;
+  }
+
   has(seq: number): boolean {
-    const byte = seq >>> 3;
-    return byte < this.bits.length && ((this.bits[byte] ?? 0) & (1 << (seq & 7))) !== 0;
+    if (this.base < 0 || seq < this.base) return false;
+    const offset = seq - this.base;
+    const byte = Math.floor(offset / 8);
+    return byte < this.bits.length && ((this.bits[byte] ?? 0) & (1 << (offset & 7))) !== 0;
   }
 
   ranges(): SeqRanges {
     const ranges: SeqRanges = [];
+    if (this.base < 0) return ranges;
     let start = -1;
-    const limit = this.bits.length * 8;
-    for (let seq = 0; seq <= limit; seq += 1) {
+    const limit = this.base + this.bits.length * 8;
+    for (let seq = this.base; seq <= limit; seq += 1) {
       const present = seq < limit && this.has(seq);
       if (present && start < 0) start = seq;
       if (!present && start >= 0) {

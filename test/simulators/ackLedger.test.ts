@@ -1,3 +1,4 @@
+import { fc, test } from '@fast-check/jest';
 import { AckLedger } from '../../simulators/ackLedger';
 
 describe('AckLedger', () => {
@@ -24,4 +25,23 @@ describe('AckLedger', () => {
     expect(ledger.rejectedDropped).toBe(1);
     expect(ledger.acceptedCount).toBe(0);
   });
+
+  test.prop([fc.integer({ min: 0, max: 2 ** 45 }), fc.array(fc.integer({ min: -3000, max: 3000 }), { maxLength: 200 })])(
+    'agrees with a set of what was acked, however far from 0 the sequence numbers start and in whatever order they come',
+    (start, offsets) => {
+      const ledger = new AckLedger();
+      const model = new Set<number>();
+      for (const offset of offsets) {
+        const seq = Math.max(0, start + offset);
+        ledger.recordAccepted('dev', seq);
+        model.add(seq);
+      }
+      expect(ledger.acceptedCount).toBe(model.size);
+      const sorted = [...model].sort((a, b) => a - b);
+      expect([...ledger.acceptedReadings()].map((reading) => reading.seq)).toEqual(sorted);
+      for (const seq of sorted) expect(ledger.has('dev', seq)).toBe(true);
+      expect(ledger.has('dev', start + 5000)).toBe(false);
+      expect(ledger.has('dev', Math.max(0, start - 5000))).toBe(model.has(Math.max(0, start - 5000)));
+    },
+  );
 });

@@ -1,0 +1,111 @@
+/**
+ * The parts `sluice up` runs on: the real servers it is told about, or embedded ones where
+ * nothing is configured (aedes for MQTT, kinesalite for the stream, a child redis-server when
+ * no Redis answers). PostgreSQL is used when it answers; without it storage writes lake files
+ * only and says so.
+ */
+import { Client } from 'pg';
+import { errorMessage } from '../../core/errors';
+import { startEmbeddedKinesis } from '../../infra/embedded/embeddedKinesis';
+import { startEmbeddedMqttBroker } from '../../infra/embedded/embeddedMqttBroker';
+import { ensureRedis } from '../../infra/embedded/ensureRedis';
+import type { UpOptions } from './upOptions';
+
+export const DEFAULT_PG_URL = 'postgres://postgres@127.0.0.1:5432/test';
+
+export interface UpServices {
+  streamBase: string;
+  streamKind: 'kafka' | 'kinesis';
+  mqttUrl: string;
+  mqttBroker: 'mosquitto' | 'aedes';
+  redisUrl: string;
+  pgUrl: string | undefined;
+  /** one line per part: what it is and where */
+  descriptions: string[];
+  /** notes the user should read (e.g. storage without PostgreSQL) */
+  notes: string[];
+  /** true when the stream lives only as long as this process (embedded kinesalite) */
+  ephemeralStream: boolean;
+  close(): Promise<void>;
+}
+
+async function pgAnswers(url: string): Promise<{ ok: true } | { ok: false; detail: string }> {
+  const client = new Client({ connectionString: url, connectionTimeoutMillis: 2000 });
+  client.on('error', () => undefined);
+  try {
+    await client.connect();
+    await client.query('SELECT 1');
+    return { ok: true };
+  } catch (error) {
+    return { ok: false, detail: errorMessage(error) };
+  } finally {
+    await client.end().catch(() => undefined);
+  }
+}
+
+export async function startUpServices(options: UpOptions): Promise<UpServices> {
+  const closers: Array<() => Promise<void>> = [];
+  const close = async (): Promise<void> => {
+    for (const closer of closers.reverse()) await closer().catch(() => undefined);
+  };
+  try {
+    const descriptions: string[] = [];
+    const notes: string[] = [];
+    let streamBase: string;
+    let streamKind: 'kafka' | 'kinesis';
+    let ephemeralStream = false;
+    if (options.kafka) {
+      streamBase = `kafka://${options.kafka}`;
+      streamKind = 'kafka';
+      descriptions.push(`stream     Kafka at ${options.kafka}`);
+    } else if (options.kinesisEndpoint) {
+      streamBase = `kinesis://${options.kinesisEndpoint.replace(/^https?:\/\//, '')}`;
+      streamKind = 'kinesis';
+      descriptions.push(`stream     Kinesis at ${options.kinesisEndpoint}`);
+    } else {
+      const kinesis = await startEmbeddedKinesis();
+      closers.push(() => kinesis.close());
+      streamBase = `kinesis://${kinesis.endpoint.replace(/^https?:\/\//, '')}`;
+      streamKind = 'kinesis';
+      ephemeralStream = true;
+      descriptions.push(`stream     embedded kinesalite at ${kinesis.endpoint} (in memory; --kafka for the Kafka of \`sluice infra up\`)`);
+    }
+    let mqttUrl: string;
+    let mqttBroker: 'mosquitto' | 'aedes';
+    if (options.mqttUrl) {
+      mqttUrl = options.mqttUrl;
+      mqttBroker = 'mosquitto';
+      descriptions.push(`MQTT       ${mqttUrl}`);
+    } else {
+      const broker = await startEmbeddedMqttBroker();
+      closers.push(() => broker.close());
+      mqttUrl = broker.url;
+      mqttBroker = 'aedes';
+      descriptions.push(`MQTT       embedded aedes at ${mqttUrl} (--mqtt-url for Mosquitto)`);
+    }
+    const redis = await ensureRedis({ url: options.redisUrl });
+    closers.push(() => redis.close());
+    descriptions.push(`Redis      ${redis.url}${redis.spawned ? ' (a child redis-server: none answered at the default address)' : ''}`);
+    let pgUrl: string | undefined;
+    if (options.pgUrl !== false) {
+      const candidate = options.pgUrl ?? DEFAULT_PG_URL;
+      const answer = await pgAnswers(candidate);
+      if (answer.ok) {
+        pgUrl = candidate;
+        descriptions.push(`PostgreSQL ${candidate}`);
+      } else if (options.pgUrl) {
+        throw new Error(`PostgreSQL at ${candidate} does not answer (${answer.detail}); start it (sluice infra status says how), fix --pg-url, or run with --no-pg`);
+      } else {
+        notes.push(`PostgreSQL does not answer at ${candidate} (${answer.detail}): readings go to lake files only, the device registry and alert history are off. Start PostgreSQL or pass --pg-url to store them.`);
+        descriptions.push('PostgreSQL none (lake files only)');
+      }
+    } else {
+      notes.push('--no-pg: readings go to lake files only, the device registry and alert history are off.');
+      descriptions.push('PostgreSQL none (--no-pg)');
+    }
+    return { streamBase, streamKind, mqttUrl, mqttBroker, redisUrl: redis.url, pgUrl, descriptions, notes, ephemeralStream, close };
+  } catch (error) {
+    await close();
+    throw error;
+  }
+}
