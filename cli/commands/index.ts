@@ -1,8 +1,11 @@
 import type { Command } from 'commander';
 import { registerCheckpointsCommand } from './checkpoints';
+import { registerDevicesCommand } from './devices';
+import { registerDeployCommand } from './deploy';
 import { registerDlqCommand } from './dlq';
 import { registerInfraCommand } from './infra';
 import { registerIngestCommand } from './ingest';
+import { registerLoadtestCommand } from './loadtest';
 import { registerRunCommand } from './run';
 import { registerSimulateCommand } from './simulate';
 import { registerUpCommand } from './up';
@@ -14,6 +17,9 @@ export const commandRegistrations: ReadonlyArray<(program: Command) => void> = [
   registerRunCommand,
   registerSimulateCommand,
   registerIngestCommand,
+  registerLoadtestCommand,
   registerCheckpointsCommand,
   registerDlqCommand,
+  registerDevicesCommand,
+  registerDeployCommand,
 ];

@@ -15,7 +15,7 @@ import type { IngestMetrics } from '../../ingest/ingestMetrics';
 import { MqttIngest } from '../../ingest/mqttIngest';
 import { loadHandler } from '../../runtime/invoke/loadHandler';
 import { resolveMappingConfig } from '../../runtime/mapping/mappingConfig';
-import type { MappingConfig } from '../../runtime/mapping/mappingTypes';
+import type { MappingConfig, MappingInput } from '../../runtime/mapping/mappingTypes';
 import { createRuntimeMetrics } from '../../runtime/metrics/runtimeMetrics';
 import type { RuntimeMetrics } from '../../runtime/metrics/runtimeMetrics';
 import { MappingRunner } from '../../runtime/runner/mappingRunner';
@@ -49,6 +49,10 @@ export interface LocalPipelineOptions extends PipelineStreamsAt {
   /** functions to leave out (by pipelineSpec name) */
   without?: readonly string[];
   ingestClientId: string;
+  /** ESM settings applied to every function (load tests: ParallelizationFactor, Runtime.ExtraLatencyMs, ...) */
+  mappingOverrides?: MappingInput;
+  /** runners per function in this process, sharing its partitions like separate workers (default 1) */
+  workersPerFunction?: number;
   logger?: Logger;
 }
 
@@ -133,25 +137,43 @@ export class LocalPipeline {
     await registerSluiceSchemas(this.registry);
     this.setEnvironment();
 
-    for (const input of pipelineMappingInputs(o, o.projectRoot)) {
+    for (const input of pipelineMappingInputs(o, o.projectRoot, o.mappingOverrides)) {
       const fn = PIPELINE_FUNCTIONS.find((candidate) => `${o.streamPrefix ?? ''}${candidate.name}` === input.FunctionName);
       if (!fn || o.without?.includes(fn.name)) continue;
       this.mappings.push(resolveMappingConfig(input, `pipeline function ${fn.name}`));
     }
     for (const mapping of this.mappings) {
-      const client = openStreamClient(parseStreamAddress(mapping.Source), { logger: this.logger, clientId: `sluice-${mapping.FunctionName}` });
-      const destination = mapping.DestinationConfig?.OnFailure.Destination;
-      const runner = new MappingRunner({
-        mapping, client, redis: this.redis, keyPrefix: o.runtimeKeyPrefix, metrics: this.runtimeMetrics, logger: this.logger.child({ function: mapping.FunctionName }),
-        destination: destination ? { client: this.streams, stream: parseStreamAddress(destination).stream } : undefined,
-      });
-      this.runners.push(runner);
-      this.runnerClients.push(client);
+      for (let worker = 0; worker < (o.workersPerFunction ?? 1); worker += 1) this.addRunner(mapping);
     }
     // Consumers first, so nothing ingest produces waits for a reader to appear.
     await Promise.all(this.runners.map((runner) => runner.start()));
     this.startSchedules();
     await this.startIngest();
+  }
+
+  /** One more worker of a function (a load test adds consumers while it runs). */
+  async addWorker(functionName: string): Promise<void> {
+    const mapping = this.mappings.find((candidate) => candidate.FunctionName === functionName || candidate.FunctionName === `${this.options.streamPrefix ?? ''}${functionName}`);
+    if (!mapping) throw new Error(`no pipeline function ${functionName}`);
+    await this.addRunner(mapping).start();
+  }
+
+  workersOf(functionName: string): number {
+    return this.runners.filter((runner) => runner.functionName === functionName || runner.functionName === `${this.options.streamPrefix ?? ''}${functionName}`).length;
+  }
+
+  private addRunner(mapping: MappingConfig): MappingRunner {
+    const o = this.options;
+    if (!this.streams) throw new Error('start() first');
+    const client = openStreamClient(parseStreamAddress(mapping.Source), { logger: this.logger, clientId: `sluice-${mapping.FunctionName}` });
+    const destination = mapping.DestinationConfig?.OnFailure.Destination;
+    const runner = new MappingRunner({
+      mapping, client, redis: this.redis, keyPrefix: o.runtimeKeyPrefix, metrics: this.runtimeMetrics, logger: this.logger.child({ function: mapping.FunctionName }),
+      destination: destination ? { client: this.streams, stream: parseStreamAddress(destination).stream } : undefined,
+    });
+    this.runners.push(runner);
+    this.runnerClients.push(client);
+    return runner;
   }
 
   private async createStreams(client: StreamClient): Promise<void> {

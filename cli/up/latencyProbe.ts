@@ -28,6 +28,7 @@ export function newestOf(hash: Record<string, string>): { seq: number; time: num
 
 export class LatencyProbe {
   private readonly histogram = new LatencyHistogram();
+  private interval = new LatencyHistogram();
   private readonly lastSeq = new Map<string, number>();
   private readonly keys: AggregateKeys;
   private subscriber: Redis | undefined;
@@ -77,7 +78,9 @@ export class LatencyProbe {
       this.lastSeq.set(deviceId, newest.seq);
       // the first sight of a device may be a value from before the probe started: not a sample
       if (previous === undefined || newest.seq <= previous) return;
-      this.histogram.recordMs(Math.max(0, now - newest.time));
+      const latency = Math.max(0, now - newest.time);
+      this.histogram.recordMs(latency);
+      this.interval.recordMs(latency);
     });
   }
 
@@ -88,5 +91,12 @@ export class LatencyProbe {
 
   summary(): LatencySummary {
     return this.histogram.summary();
+  }
+
+  /** The samples since the last call (a load test's latency over time). */
+  takeInterval(): LatencySummary {
+    const summary = this.interval.summary();
+    this.interval = new LatencyHistogram();
+    return summary;
   }
 }

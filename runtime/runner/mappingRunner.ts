@@ -97,6 +97,10 @@ export class MappingRunner {
   private instances: InstancePool<Handler> | undefined;
   private stopping = false;
 
+  get functionName(): string {
+    return this.options.mapping.FunctionName;
+  }
+
   constructor(private readonly options: MappingRunnerOptions) {
     this.metrics = options.metrics ?? createRuntimeMetrics();
     this.workerId = options.workerId ?? `worker-${randomUUID().slice(0, 8)}`;
