@@ -1,6 +1,7 @@
 /**
  * The ingest function's core, independent of where messages come from (MQTT, HTTP): validate each
- * message, batch with a short linger, encode valid readings as Avro (TelemetryReading) keyed by
+ * message (JSON at once; Avro payloads, which need the registry, when their batch is processed),
+ * batch with a short linger, encode valid readings as Avro (TelemetryReading) keyed by
  * deviceId, dead-letter the rest as Avro DeadLetter records (reason code, original bytes, topic,
  * time), and call each message's ack only once its record or its dead letter is durable.
  *
@@ -18,9 +19,10 @@ import type { DeadLetter, TelemetryReading } from '../schemas/records';
 import { CodecError } from '../schemas/schemaErrors';
 import { SUBJECTS } from '../schemas/sluiceSchemas';
 import type { StreamClient, StreamRecordInput } from '../streams/streamClient';
+import { isAvroPayload, validateAvroTelemetry } from './avroTelemetry';
 import type { IngestMetrics } from './ingestMetrics';
 import { createIngestMetrics } from './ingestMetrics';
-import type { IngestRejection } from './telemetryValidation';
+import type { IngestRejection, TelemetryValidationResult } from './telemetryValidation';
 import { DEFAULT_MAX_PAYLOAD_BYTES, deviceIdFromTopic, validateTelemetry } from './telemetryValidation';
 
 export interface IngestMessage {
@@ -57,7 +59,10 @@ export interface IngestPipelineOptions {
   clock?: () => number;
 }
 
-type Outcome = { reading: TelemetryReading } | { rejection: IngestRejection };
+/** `avro`: not judged yet (decoding needs the registry, so it waits for its batch). */
+type Outcome = { reading: TelemetryReading } | { rejection: IngestRejection } | { avro: true };
+
+const AVRO_PENDING: Outcome = { avro: true };
 
 interface PendingMessage {
   message: IngestMessage;
@@ -81,6 +86,7 @@ export class IngestPipeline {
   private flushing = false;
   private inFlight = 0;
   private waiters: Waiter[] = [];
+  private readonly validationOptions: { maxPayloadBytes: number };
 
   constructor(options: IngestPipelineOptions) {
     this.options = {
@@ -94,6 +100,7 @@ export class IngestPipeline {
       maxInFlightMessages: options.maxInFlightMessages ?? 5000,
       produceRetries: options.produceRetries ?? 3,
     };
+    this.validationOptions = { maxPayloadBytes: this.options.maxPayloadBytes };
     this.metrics = options.metrics ?? createIngestMetrics();
     this.logger = options.logger ?? silentLogger;
     this.clock = options.clock ?? Date.now;
@@ -116,8 +123,7 @@ export class IngestPipeline {
   /** Takes one message in; `ack` is called once it is durable (or failed). Never throws for bad input. Counted in metrics when its batch is produced. */
   submit(message: IngestMessage, ack: IngestAck): void {
     const receivedAt = this.clock();
-    const result = validateTelemetry(message.topic, message.payload, receivedAt, { maxPayloadBytes: this.options.maxPayloadBytes });
-    const outcome: Outcome = result.ok ? { reading: result.reading } : { rejection: result.rejection };
+    const outcome = isAvroPayload(message.payload) ? AVRO_PENDING : outcomeOf(validateTelemetry(message.topic, message.payload, receivedAt, this.validationOptions));
     this.queue.push({ message, ack, receivedAt, outcome });
     this.inFlight += 1;
     if (this.queue.length >= this.options.maxBatchMessages) this.startFlush();
@@ -162,6 +168,10 @@ export class IngestPipeline {
     let failure: Error | undefined;
     try {
       for (const pending of batch) {
+        if ('avro' in pending.outcome) {
+          const { topic, payload } = pending.message;
+          pending.outcome = outcomeOf(await validateAvroTelemetry(this.options.codec, topic, payload, pending.receivedAt, this.options.maxPayloadBytes));
+        }
         const record = 'reading' in pending.outcome ? await this.readingRecord(pending, pending.outcome.reading) : undefined;
         if (record) {
           accepted.push(pending);
@@ -256,4 +266,8 @@ export class IngestPipeline {
     }
     this.waiters = still;
   }
+}
+
+function outcomeOf(result: TelemetryValidationResult): Outcome {
+  return result.ok ? { reading: result.reading } : { rejection: result.rejection };
 }

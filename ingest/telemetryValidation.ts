@@ -2,14 +2,18 @@
  * The ingest function's judgement on one message: size limit, JSON parse, TelemetryReading schema
  * (types, ranges, required fields), anti-spoofing (the payload's deviceId must be the device whose
  * topic it arrived on), normalization (eventTime as epoch ms, optional fields as null, ingestTime set).
+ * Avro payloads (avroTelemetry.ts) are decoded first and then judged by the same readingFromJson.
  *
  * Pure and total: any bytes give either a reading or a rejection with a reason code; nothing throws.
  * Bad input is data (a dead letter), never a crash.
  */
 import type { GeoLocation, TelemetryReading } from '../schemas/records';
 
-/** Reason codes, as simulators/faultKinds.ts FAULT_OUTCOMES expects them in the dead-letter stream. */
-export const INGEST_REJECTION_REASONS = ['too_large', 'bad_json', 'schema_violation', 'topic_mismatch'] as const;
+/**
+ * Reason codes, as simulators/faultKinds.ts FAULT_OUTCOMES expects them in the dead-letter stream;
+ * bad_avro and unknown_schema are for Avro payloads (avroTelemetry.ts).
+ */
+export const INGEST_REJECTION_REASONS = ['too_large', 'bad_json', 'schema_violation', 'topic_mismatch', 'bad_avro', 'unknown_schema'] as const;
 export type IngestRejectionReason = (typeof INGEST_REJECTION_REASONS)[number];
 
 export interface IngestRejection {
@@ -34,12 +38,26 @@ const MAX_EPOCH_MS = 8.64e15;
 /** ISO 8601 date-time with an explicit zone: without one, Date.parse would guess local time. */
 const ISO_DATE_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:\d{2})$/;
 
+const TELEMETRY_SUFFIX = '/telemetry';
+
 /** `.../{deviceId}/telemetry` -> deviceId; undefined when the topic does not have that shape. */
 export function deviceIdFromTopic(topic: string): string | undefined {
-  const parts = topic.split('/');
-  if (parts.length < 2 || parts[parts.length - 1] !== 'telemetry') return undefined;
-  const deviceId = parts[parts.length - 2];
-  return deviceId === undefined || deviceId === '' ? undefined : deviceId;
+  // Runs for every message: two index scans instead of splitting the topic into an array.
+  if (!topic.endsWith(TELEMETRY_SUFFIX)) return undefined;
+  const end = topic.length - TELEMETRY_SUFFIX.length;
+  const start = topic.lastIndexOf('/', end - 1) + 1;
+  return end > start ? topic.slice(start, end) : undefined;
+}
+
+/** Anti-spoofing: a device publishes only on its own topic. undefined when the reading may pass. */
+export function topicMismatch(topic: string | undefined, reading: TelemetryReading): IngestRejection | undefined {
+  if (topic === undefined || deviceIdFromTopic(topic) === reading.deviceId) return undefined;
+  return { reason: 'topic_mismatch', message: `payload deviceId "${reading.deviceId}" does not match topic "${topic}"` };
+}
+
+export function tooLarge(payload: Uint8Array, maxPayloadBytes: number): IngestRejection | undefined {
+  if (payload.length <= maxPayloadBytes) return undefined;
+  return { reason: 'too_large', message: `payload is ${payload.length} bytes, over the limit of ${maxPayloadBytes}` };
 }
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
@@ -51,9 +69,8 @@ export function validateTelemetry(
   ingestTime: number,
   options: TelemetryValidationOptions = { maxPayloadBytes: DEFAULT_MAX_PAYLOAD_BYTES },
 ): TelemetryValidationResult {
-  if (payload.length > options.maxPayloadBytes) {
-    return reject('too_large', `payload is ${payload.length} bytes, over the limit of ${options.maxPayloadBytes}`);
-  }
+  const oversized = tooLarge(payload, options.maxPayloadBytes);
+  if (oversized) return { ok: false, rejection: oversized };
   let parsed: unknown;
   try {
     parsed = JSON.parse(utf8.decode(payload));
@@ -62,12 +79,8 @@ export function validateTelemetry(
   }
   const checked = readingFromJson(parsed, ingestTime);
   if (typeof checked === 'string') return reject('schema_violation', checked);
-  if (topic !== undefined) {
-    const topicDeviceId = deviceIdFromTopic(topic);
-    if (topicDeviceId !== checked.deviceId) {
-      return reject('topic_mismatch', `payload deviceId "${checked.deviceId}" does not match topic "${topic}"`);
-    }
-  }
+  const spoofed = topicMismatch(topic, checked);
+  if (spoofed) return { ok: false, rejection: spoofed };
   return { ok: true, reading: checked };
 }
 
@@ -86,7 +99,11 @@ function describe(value: unknown): string {
   return `${typeof value} ${String(value)}`;
 }
 
-/** A normalized reading, or a message naming the first problem (field path first). */
+/**
+ * A normalized reading, or a message naming the first problem (field path first). The reading
+ * keeps `json.metrics` itself (no copy, see normalizeMetrics): pass a value this call may own,
+ * as a fresh JSON.parse or Avro decode is.
+ */
 export function readingFromJson(json: unknown, ingestTime: number): TelemetryReading | string {
   if (!isPlainObject(json)) return `payload must be a JSON object, got ${describe(json)}`;
 
@@ -143,15 +160,18 @@ function normalizeEventTime(value: unknown): number | string {
 
 function normalizeMetrics(value: unknown): Record<string, number> | string {
   if (!isPlainObject(value)) return `metrics: required, must be an object of metric name to number, got ${value === undefined ? 'nothing' : describe(value)}`;
-  const entries = Object.entries(value);
-  if (entries.length > MAX_METRICS) return `metrics: at most ${MAX_METRICS} metrics, got ${entries.length}`;
-  for (const [name, metric] of entries) {
+  const names = Object.keys(value);
+  if (names.length > MAX_METRICS) return `metrics: at most ${MAX_METRICS} metrics, got ${names.length}`;
+  for (const name of names) {
     // A JS object would drop "__proto__" on decode, so the codec refuses it; refuse it here first.
     if (name === '' || name === '__proto__') return `metrics: invalid metric name ${JSON.stringify(name)}`;
+    const metric = value[name];
     if (typeof metric !== 'number' || !Number.isFinite(metric)) return `metrics.${name}: must be a finite number, got ${describe(metric)}`;
   }
-  // fromEntries defines own properties, so no key can reach a prototype setter.
-  return Object.fromEntries(entries) as Record<string, number>;
+  // The checked object itself, not a copy: it comes fresh from JSON.parse or the Avro decoder, holds
+  // only own data properties (JSON.parse defines even "__proto__" as one, refused above), and no one
+  // else keeps it. Copying it cost more than checking it.
+  return value as Record<string, number>;
 }
 
 function normalizeLocation(value: unknown): GeoLocation | null | string {

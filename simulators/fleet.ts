@@ -1,5 +1,6 @@
 import { EventEmitter } from 'node:events';
 import { performance } from 'node:perf_hooks';
+import { ConfigError } from '../core/errors';
 import { silentLogger } from '../core/logger';
 import type { AckLedger } from './ackLedger';
 import { FleetAccounting } from './fleetAccounting';
@@ -131,7 +132,7 @@ export class Fleet extends EventEmitter<FleetEvents> {
     return this.devices.map((device, index) => {
       this.connectionOfDevice[index] = index;
       const topic = statusTopic(this.options.topicPrefix, device.deviceId);
-      return this.createConnection(`${this.options.clientIdPrefix}${device.deviceId}`, topic, [topic]);
+      return this.createConnection(`${this.options.clientIdPrefix}${device.deviceId}`, topic, [topic], device.deviceId);
     });
   }
 
@@ -147,12 +148,18 @@ export class Fleet extends EventEmitter<FleetEvents> {
     return statusTopics.map((deviceTopics, gatewayIndex) => {
       const gatewayId = `${options.deviceIdPrefix}-gateway-${gatewayIndex}`;
       const gatewayTopic = statusTopic(options.topicPrefix, gatewayId);
-      return this.createConnection(`${options.clientIdPrefix}${gatewayId}`, gatewayTopic, [gatewayTopic, ...deviceTopics]);
+      return this.createConnection(`${options.clientIdPrefix}${gatewayId}`, gatewayTopic, [gatewayTopic, ...deviceTopics], gatewayId);
     });
   }
 
-  private createConnection(clientId: string, willTopic: string, statusTopics: string[]): PublishConnection {
+  /** `identity`: the device (or gateway) id, which is also its user name on a secured broker. */
+  private createConnection(clientId: string, willTopic: string, statusTopics: string[], identity: string): PublishConnection {
     const { options } = this;
+    const password = options.credentials?.get(identity);
+    if (options.credentials !== undefined && password === undefined) {
+      // before any connection opens: a device without a password would only ever see "not authorized"
+      throw new ConfigError('fleet.credentials', `no password for ${identity}; provision it (sluice devices provision) or run fewer devices`);
+    }
     return new PublishConnection(
       {
         url: options.mqttUrl,
@@ -167,6 +174,8 @@ export class Fleet extends EventEmitter<FleetEvents> {
         reconnectPeriodMs: options.reconnectPeriodMs,
         keepaliveSeconds: options.keepaliveSeconds,
         protocolVersion: options.protocolVersion,
+        ...(password === undefined ? {} : { username: identity, password }),
+        ...(options.tlsCa === undefined ? {} : { ca: options.tlsCa }),
         logger: options.logger ?? silentLogger,
       },
       {

@@ -55,6 +55,10 @@ export interface FleetOptions {
   reconnectPeriodMs: number;
   keepaliveSeconds: number;
   protocolVersion: 4 | 5;
+  /** Passwords for a secured broker (`sluice devices provision`): each device logs in with its id as user name (a gateway with its gateway id). */
+  credentials: ReadonlyMap<string, string> | undefined;
+  /** CA certificate(s), PEM, trusted for mqtts:// and wss:// (a provisioning's ca.crt); default: the system's CAs. */
+  tlsCa: string | Buffer | undefined;
   /** Where event times come from (epoch ms). */
   clock: () => number;
   logger: Logger | undefined;
@@ -97,6 +101,8 @@ export const FLEET_DEFAULTS: Omit<FleetOptions, 'mqttUrl'> = {
   reconnectPeriodMs: 1000,
   keepaliveSeconds: 30,
   protocolVersion: 4,
+  credentials: undefined,
+  tlsCa: undefined,
   clock: Date.now,
   logger: undefined,
 };

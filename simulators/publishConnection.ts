@@ -20,6 +20,11 @@ export interface PublishConnectionOptions {
   reconnectPeriodMs: number;
   keepaliveSeconds: number;
   protocolVersion: 4 | 5;
+  /** a secured broker's login; never logged */
+  username?: string;
+  password?: string;
+  /** CA certificate(s) trusted for mqtts:// */
+  ca?: string | Buffer;
   logger: Logger;
 }
 
@@ -79,6 +84,9 @@ export class PublishConnection {
       queueQoSZero: false,
       will: { topic: options.willTopic, payload: Buffer.from('offline'), qos: 1, retain: true },
     };
+    if (options.username !== undefined) clientOptions.username = options.username;
+    if (options.password !== undefined) clientOptions.password = options.password;
+    if (options.ca !== undefined) clientOptions.ca = options.ca;
     if (options.protocolVersion === 5 && !options.cleanSession) {
       // MQTT 5 ends a session at disconnect unless it is given an expiry.
       clientOptions.properties = { sessionExpiryInterval: 3600 };

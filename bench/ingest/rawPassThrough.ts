@@ -47,6 +47,8 @@ export interface RawPassThroughResult {
   /** From the first publish to the last receipt. */
   durationMs: number;
   msgPerSec: number;
+  /** CPU time of this process (publishers and subscriber together) per message received. */
+  clientCpuMicrosPerMessage: number;
 }
 
 function samplePayload(bytes: number): Buffer {
@@ -119,6 +121,7 @@ export async function benchRawMosquittoPassThrough(opts: RawPassThroughOptions):
     });
     await subscriber.subscribeAsync(`${prefix}/+/telemetry`, { qos: opts.qos });
 
+    const cpuAtStart = process.cpuUsage();
     const startedAt = performance.now();
     lastReceivedAt = startedAt;
     pumpAll();
@@ -128,6 +131,7 @@ export async function benchRawMosquittoPassThrough(opts: RawPassThroughOptions):
     }, 100);
     await allReceived;
     clearInterval(idle);
+    const cpu = process.cpuUsage(cpuAtStart);
     const durationMs = (received > 0 ? lastReceivedAt : performance.now()) - startedAt;
     return {
       qos: opts.qos,
@@ -139,6 +143,7 @@ export async function benchRawMosquittoPassThrough(opts: RawPassThroughOptions):
       endToEndWindow,
       durationMs: Math.round(durationMs),
       msgPerSec: Math.round(received / Math.max(1e-3, durationMs / 1000)),
+      clientCpuMicrosPerMessage: Math.round(((cpu.user + cpu.system) / Math.max(1, received)) * 10) / 10,
     };
   } finally {
     await Promise.allSettled([...publishers, subscriber].map((client) => client.endAsync(true)));

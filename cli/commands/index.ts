@@ -1,12 +1,16 @@
 import type { Command } from 'commander';
+import { registerAlertsCommand } from './alerts';
 import { registerCheckpointsCommand } from './checkpoints';
+import { registerDashboardCommand } from './dashboard';
 import { registerDevicesCommand } from './devices';
 import { registerDeployCommand } from './deploy';
 import { registerDlqCommand } from './dlq';
 import { registerInfraCommand } from './infra';
 import { registerIngestCommand } from './ingest';
+import { registerQueryCommand } from './query';
 import { registerLoadtestCommand } from './loadtest';
 import { registerRunCommand } from './run';
+import { registerSecurityCommand } from './security';
 import { registerSimulateCommand } from './simulate';
 import { registerUpCommand } from './up';
 
@@ -20,6 +24,10 @@ export const commandRegistrations: ReadonlyArray<(program: Command) => void> = [
   registerLoadtestCommand,
   registerCheckpointsCommand,
   registerDlqCommand,
+  registerQueryCommand,
+  registerDashboardCommand,
   registerDevicesCommand,
   registerDeployCommand,
+  registerSecurityCommand,
+  registerAlertsCommand,
 ];

@@ -19,6 +19,7 @@ import { FileSchemaStore } from '../../schemas/fileSchemaStore';
 import { RedisSchemaStore } from '../../schemas/redisSchemaStore';
 import { SchemaRegistry } from '../../schemas/schemaRegistry';
 import { registerSluiceSchemas } from '../../schemas/sluiceSchemas';
+import { debugPrintsMqttPasswords, MQTT_DEBUG_WARNING, resolveMqttLogin } from '../../security/mqttLogin';
 import { openStreamClient } from '../../streams/openStreamClient';
 import { parseStreamAddress } from '../../streams/streamAddress';
 import { serveMetrics } from '../support/metricsServer';
@@ -40,6 +41,9 @@ interface IngestFlags {
   metricsPort?: string;
   httpPort?: string;
   logLevel: string;
+  mqttUsername?: string;
+  mqttPasswordFile?: string;
+  mqttCaFile?: string;
 }
 
 function positiveInteger(value: string, path: string): number {
@@ -68,6 +72,9 @@ export function registerIngestCommand(program: Command): void {
     .option('--http-port <port>', 'also serve the HTTP gateway POST /v1/telemetry (202 once durable, 400 per-item reasons, 413) on 127.0.0.1:<port>')
     .option('--metrics-port <port>', 'serve Prometheus metrics at http://127.0.0.1:<port>/metrics')
     .option('--log-level <level>', 'pino log level on stderr', 'info')
+    .option('--mqtt-username <name>', 'user name on a secured broker (default $SLUICE_MQTT_USERNAME; `sluice devices provision` makes one)')
+    .option('--mqtt-password-file <file>', 'file holding the MQTT password (default $SLUICE_MQTT_PASSWORD_FILE, or the password itself in $SLUICE_MQTT_PASSWORD; never on the command line)')
+    .option('--mqtt-ca-file <file>', 'CA certificate (PEM) to trust for mqtts:// (default $SLUICE_MQTT_CA_FILE)')
     .addHelpText('after', `
 Example:
   sluice ingest --mqtt-url mqtt://127.0.0.1:1884 --stream kafka://127.0.0.1:9092/telemetry \\
@@ -80,6 +87,9 @@ async function runIngest(flags: IngestFlags): Promise<void> {
   if (registryAddress === undefined) throw new ConfigError('--schema-registry', 'ingest encodes Avro: give a registry file path or redis://host:port (or $SLUICE_SCHEMA_REGISTRY)');
   const protocolVersion = flags.protocolVersion === '4' ? 4 : flags.protocolVersion === '5' ? 5 : undefined;
   if (protocolVersion === undefined) throw new ConfigError('--protocol-version', `must be 4 or 5, got "${flags.protocolVersion}"`);
+  // before anything opens: a missing password file fails here, not after the streams connected
+  const login = resolveMqttLogin(flags, process.env);
+  if (login.password !== undefined && debugPrintsMqttPasswords(process.env)) console.error(MQTT_DEBUG_WARNING);
   const telemetryAddress = parseStreamAddress(flags.stream);
   const deadLetterAddress = parseStreamAddress(flags.deadLetter);
   const logger = createLogger({ level: flags.logLevel, component: 'ingest' });
@@ -106,7 +116,10 @@ async function runIngest(flags: IngestFlags): Promise<void> {
   // HTTP gets its own batches (and source label) on the same streams and metrics.
   const httpPipeline = flags.httpPort === undefined ? undefined : new IngestPipeline({ ...pipelineOptions, sourceKind: 'http' });
   const ingest = await MqttIngest.start({
-    mqttUrl: flags.mqttUrl,
+    mqttUrl: login.url,
+    username: login.username,
+    password: login.password,
+    ca: login.ca,
     pipeline,
     sharedGroup: flags.shared ? flags.sharedGroup : null,
     topicFilter: flags.topicFilter,
@@ -118,12 +131,14 @@ async function runIngest(flags: IngestFlags): Promise<void> {
     ? await startHttpIngest({ pipeline: httpPipeline, port: positiveInteger(flags.httpPort ?? '', '--http-port'), maxPayloadBytes: pipelineOptions.maxPayloadBytes, logger })
     : undefined;
   const metricsServer = flags.metricsPort ? await serveMetrics(metrics.registry, positiveInteger(flags.metricsPort, '--metrics-port')) : undefined;
-  console.error(`sluice ingest: ${ingest.subscription} on ${flags.mqttUrl} -> ${flags.stream} (dead letters -> ${flags.deadLetter})${httpServer ? `, HTTP at ${httpServer.url}/v1/telemetry` : ''}${metricsServer ? `, metrics at ${metricsServer.url}` : ''}; Ctrl-C to drain and stop`);
-
-  await new Promise<void>((resolve) => {
+  // Listen before saying "ready": a SIGTERM sent on that line must drain, not kill (Node's default).
+  const stopRequested = new Promise<void>((resolve) => {
     process.once('SIGINT', () => resolve());
     process.once('SIGTERM', () => resolve());
   });
+  console.error(`sluice ingest: ${ingest.subscription} on ${login.url}${login.username === undefined ? '' : ` as ${login.username}`} -> ${flags.stream} (dead letters -> ${flags.deadLetter})${httpServer ? `, HTTP at ${httpServer.url}/v1/telemetry` : ''}${metricsServer ? `, metrics at ${metricsServer.url}` : ''}; Ctrl-C to drain and stop`);
+
+  await stopRequested;
   console.error('sluice ingest: draining...');
   await httpServer?.close();
   await ingest.stop();

@@ -1,4 +1,4 @@
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { ConfigError, SluiceError } from '../../core/errors';
 import { createLogger } from '../../core/logger';
@@ -18,6 +18,9 @@ import type { AnomalyKind, DeviceType, FleetOptions, FleetOptionsInput, FleetRep
 import { FileSchemaStore } from '../../schemas/fileSchemaStore';
 import { RedisSchemaStore } from '../../schemas/redisSchemaStore';
 import { SchemaRegistry } from '../../schemas/schemaRegistry';
+import { readMqttCredentials } from '../../security/mqttCredentialsFile';
+import { debugPrintsMqttPasswords, MQTT_DEBUG_WARNING } from '../../security/mqttLogin';
+import { redactUrl } from '../../security/urlCredentials';
 
 /**
  * `sluice simulate`: a fleet of simulated devices publishing telemetry over MQTT. Also a plain
@@ -50,6 +53,8 @@ interface SimulateFlags {
   drainTimeoutMs: string;
   json?: boolean;
   ledgerFile?: string;
+  credentials?: string;
+  mqttCaFile?: string;
 }
 
 /** Which flag each option comes from, so a ConfigError names what the user typed. */
@@ -75,6 +80,8 @@ const FLAG_OF: Partial<Record<keyof FleetOptions, string>> = {
   inflightWindow: '--inflight',
   oversizeBytes: '--oversize-bytes',
   drainTimeoutMs: '--drain-timeout-ms',
+  credentials: '--credentials',
+  tlsCa: '--mqtt-ca-file',
 };
 
 const flagPath: OptionPath = (key) => FLAG_OF[key] ?? key;
@@ -139,8 +146,18 @@ export function fleetOptionsFromFlags(flags: SimulateFlags): FleetOptionsInput {
     inflightWindow: parseNumberFlag(flags.inflight, '--inflight'),
     oversizeBytes: parseNumberFlag(flags.oversizeBytes, '--oversize-bytes'),
     drainTimeoutMs: parseNumberFlag(flags.drainTimeoutMs, '--drain-timeout-ms'),
+    credentials: flags.credentials === undefined ? undefined : readMqttCredentials(flags.credentials, '--credentials'),
+    tlsCa: flags.mqttCaFile === undefined ? undefined : readCaFile(flags.mqttCaFile, '--mqtt-ca-file'),
     logger: createLogger({ component: 'simulate', level: process.env.SLUICE_LOG_LEVEL ?? 'warn' }),
   };
+}
+
+function readCaFile(file: string, flag: string): Buffer {
+  try {
+    return readFileSync(file);
+  } catch (error) {
+    throw new ConfigError(flag, `cannot read ${file} (${(error as NodeJS.ErrnoException).code ?? 'unreadable'})`);
+  }
 }
 
 function schemaRegistryAddress(flags: SimulateFlags): string | undefined {
@@ -162,11 +179,12 @@ async function runSimulate(flags: SimulateFlags): Promise<FleetReport> {
   const options = fleetOptionsFromFlags(flags);
   const registryAddress = schemaRegistryAddress(flags);
   if (options.payload === 'avro' && registryAddress !== undefined) options.encodeReading = await avroEncoderFor(registryAddress);
+  if (options.credentials !== undefined && debugPrintsMqttPasswords(process.env)) console.error(MQTT_DEBUG_WARNING);
   const fleet = startFleet(options, flagPath);
   const statusLine = process.stderr.isTTY === true;
   if (statusLine) {
     const until = flags.duration ?? (flags.readingsPerDevice ? `${flags.readingsPerDevice} readings per device` : 'Ctrl-C');
-    process.stderr.write(`simulating ${fleet.devices.length} devices -> ${fleet.options.mqttUrl} until ${until}\n`);
+    process.stderr.write(`simulating ${fleet.devices.length} devices -> ${redactUrl(fleet.options.mqttUrl)} until ${until}\n`);
     fleet.on('progress', (progress) => process.stderr.write(`\r\x1b[2K${formatProgressLine(progress)}`));
   }
   // Ctrl-C stops the fleet cleanly (drain, retained "offline", report); a second one exits at once.
@@ -188,7 +206,7 @@ async function runSimulate(flags: SimulateFlags): Promise<FleetReport> {
       writeFileSync(flags.ledgerFile, JSON.stringify(ledger));
     }
     if (report.connects === 0) {
-      throw new SluiceError('CONNECTION_FAILED', `no device could connect to ${fleet.options.mqttUrl} (is the broker running?)`);
+      throw new SluiceError('CONNECTION_FAILED', `no device could connect to ${redactUrl(fleet.options.mqttUrl)} (is the broker running${fleet.options.credentials === undefined ? '' : ', and does it know these credentials'}?)`);
     }
     return report;
   } finally {
@@ -227,6 +245,8 @@ export function registerSimulateCommand(program: Command): void {
     .option('--drain-timeout-ms <ms>', 'how long to wait for outstanding acks at the end', String(defaults.drainTimeoutMs))
     .option('--json', 'print the final report as JSON on stdout')
     .option('--ledger-file <path>', 'write what was acked, per device as seq ranges, for downstream loss checks (JSON)')
+    .option('--credentials <file>', 'a secured broker: each device logs in with its id and its password from this file (`sluice devices provision` writes it)')
+    .option('--mqtt-ca-file <file>', 'CA certificate (PEM) to trust for mqtts:// (a provisioning\'s ca.crt)')
     .addHelpText(
       'after',
       `

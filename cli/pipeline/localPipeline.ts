@@ -124,7 +124,8 @@ export class LocalPipeline {
       SLUICE_PROCESSOR_DLQ: this.streamAddress('processorDeadLetter'),
       SLUICE_LAKE_DIR: o.lakeDir,
       SLUICE_MQTT_URL: o.mqttUrl,
-      ...(o.pgUrl ? { SLUICE_PG_URL: o.pgUrl } : {}),
+      // processors read `none` as "no PostgreSQL" (storage: lake only; alerts: no history table)
+      SLUICE_PG_URL: o.pgUrl ?? 'none',
       ...o.environment,
     };
   }

@@ -62,6 +62,7 @@ export const PIPELINE_FUNCTIONS: readonly PipelineFunction[] = [
 
 export const SCHEDULED_FUNCTIONS: readonly ScheduledFunction[] = [
   { name: 'sluice-close-windows', handler: 'processors/aggregate/handler.ts#closeWindows', rateSeconds: 1, environment: [...COMMON_ENV, 'SLUICE_AGGREGATES_STREAM'] },
+  { name: 'sluice-compact-lake', handler: 'processors/storage/readingsHandler.ts#compactLake', rateSeconds: 60, environment: [...COMMON_ENV, 'SLUICE_PG_URL', 'SLUICE_LAKE_DIR'] },
   { name: 'sluice-check-heartbeats', handler: 'processors/alerts/handler.ts#checkHeartbeats', rateSeconds: 5, environment: [...COMMON_ENV, 'SLUICE_PG_URL', 'SLUICE_ALERT_RULES', 'SLUICE_ALERTS_STREAM', 'SLUICE_MQTT_URL', 'SLUICE_WEBHOOK_URLS', 'SLUICE_WEBHOOK_SECRET'] },
 ];
 

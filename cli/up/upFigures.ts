@@ -5,6 +5,7 @@
  */
 import type Redis from 'ioredis';
 import { AggregateKeys } from '../../processors/aggregate/aggregateKeys';
+import { AlertKeys } from '../../processors/alerts/alertKeys';
 
 export interface UpFigures {
   aggregate: { readings: number; duplicates: number; late: number; deadLetters: number; closed: number };
@@ -18,13 +19,23 @@ export interface UpFigureSources {
   keyPrefix: string;
   pgUrl: string | undefined;
   streamBase: string;
+  /** alerts raised before this (epoch ms) belong to earlier runs */
+  since: number;
 }
 
 export async function collectUpFigures(sources: UpFigureSources): Promise<UpFigures> {
   const keys = new AggregateKeys(sources.keyPrefix);
   const counters = await sources.redis.hgetall(keys.counters());
   const count = (name: string): number => Number(counters[name] ?? 0);
+  const alertKeys = new AlertKeys(sources.keyPrefix);
+  const [openAlerts, activeSince, clearedSince] = await Promise.all([
+    sources.redis.zcard(alertKeys.active()),
+    sources.redis.zcount(alertKeys.active(), sources.since, '+inf'),
+    sources.redis.zcount(alertKeys.cleared(), sources.since, '+inf'),
+  ]);
   return {
+    openAlerts,
+    alertsRaised: activeSince + clearedSince,
     aggregate: { readings: count('readings'), duplicates: count('duplicates'), late: count('late'), deadLetters: count('deadLetters'), closed: count('closed') },
   };
 }

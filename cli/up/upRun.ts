@@ -102,7 +102,7 @@ export async function runUp(options: UpOptions, control: UpRunControl): Promise<
     const registered = await registerUpDevices(services.pgUrl, options);
     if (registered) say(`  registry   ${registered}`);
     await pipeline.start();
-    const figuresSource = { redis, keyPrefix: options.keyPrefix, pgUrl: services.pgUrl, streamBase: services.streamBase };
+    const figuresSource = { redis, keyPrefix: options.keyPrefix, pgUrl: services.pgUrl, streamBase: services.streamBase, since: Date.now() };
     if (options.dashboard) {
       dashboard = await startUpDashboard(pipeline, figuresSource, options.dashboardPort).catch((error: unknown) => {
         say(`  dashboard  not started: ${errorMessage(error)}`);

@@ -22,8 +22,8 @@ import { storageSettings } from './storageSettings';
 
 export async function handler(event: ProcessorEvent, context?: Context): Promise<{ batchItemFailures: [] }> {
   const settings = storageSettings();
-  const pool = sharedPgPool(settings.pgUrl);
-  await ensureStorageSchema(pool);
+  const pool = settings.pgUrl === undefined ? undefined : sharedPgPool(settings.pgUrl);
+  if (pool) await ensureStorageSchema(pool);
   await storeReadingBatch(recordsOf(event), {
     pool,
     codec: sharedCodec(settings.registry),
@@ -42,9 +42,15 @@ export async function compactLake(_event?: ScheduledEvent): Promise<LakeCompacti
   const settings = storageSettings();
   if (settings.lakeDir === undefined) return { skipped: 'the lake is off (SLUICE_LAKE_DIR=none)' };
   const lakeDir = settings.lakeDir;
-  const locked = await withLakeCompactionLock(sharedPgPool(settings.pgUrl), lakeDir, () => compactLakeFiles(lakeDir, settings.compaction));
-  if (!locked.acquired) return { skipped: 'another compactor is running on this lake' };
-  const report = locked.value;
+  let report: CompactionReport;
+  if (settings.pgUrl === undefined) {
+    // Without PostgreSQL there is no lock to share: fine for one process (sluice up), not for several compactors.
+    report = await compactLakeFiles(lakeDir, settings.compaction);
+  } else {
+    const locked = await withLakeCompactionLock(sharedPgPool(settings.pgUrl), lakeDir, () => compactLakeFiles(lakeDir, settings.compaction));
+    if (!locked.acquired) return { skipped: 'another compactor is running on this lake' };
+    report = locked.value;
+  }
   if (report.failed.length > 0) {
     throw new Error(`lake compaction failed for ${report.failed.length} hour(s): ${report.failed.map((f) => `${f.partition}: ${f.error}`).join('; ')}`);
   }

@@ -20,8 +20,17 @@ export interface CompactionSettings {
   tempMaxAgeMs: number;
 }
 
+/** `SLUICE_PG_URL=none`: no PostgreSQL on purpose (readings go to the lake only). */
+export const PG_DISABLED = 'none';
+
+function pgUrlSetting(env: NodeJS.ProcessEnv): string | undefined {
+  const url = envSetting('SLUICE_PG_URL', DEFAULT_PG_URL, env);
+  return url === PG_DISABLED ? undefined : url;
+}
+
 export interface StorageSettings {
-  pgUrl: string;
+  /** undefined: no PostgreSQL (SLUICE_PG_URL=none) */
+  pgUrl: string | undefined;
   registry: string;
   /** undefined when the lake is turned off */
   lakeDir: string | undefined;
@@ -47,8 +56,10 @@ function positiveInteger(name: string, fallback: number, env: NodeJS.ProcessEnv)
 
 export function storageSettings(env: NodeJS.ProcessEnv = process.env): StorageSettings {
   const lakeDir = envSetting('SLUICE_LAKE_DIR', undefined, env);
+  const pgUrl = pgUrlSetting(env);
+  if (pgUrl === undefined && lakeDir === LAKE_DISABLED) throw new ConfigError('$SLUICE_PG_URL', 'is none and $SLUICE_LAKE_DIR is none: readings would be stored nowhere');
   return {
-    pgUrl: envSetting('SLUICE_PG_URL', DEFAULT_PG_URL, env),
+    pgUrl,
     registry: envSetting('SLUICE_SCHEMA_REGISTRY', undefined, env),
     lakeDir: lakeDir === LAKE_DISABLED ? undefined : lakeDir,
     deadLetterAddress: optionalEnvSetting('SLUICE_PROCESSOR_DLQ', env),
@@ -61,9 +72,11 @@ export function storageSettings(env: NodeJS.ProcessEnv = process.env): StorageSe
 }
 
 /** The aggregates handler needs no lake. */
-export function aggregateStorageSettings(env: NodeJS.ProcessEnv = process.env): Omit<StorageSettings, 'lakeDir' | 'compaction'> {
+export function aggregateStorageSettings(env: NodeJS.ProcessEnv = process.env): Omit<StorageSettings, 'lakeDir' | 'compaction' | 'pgUrl'> & { pgUrl: string } {
+  const pgUrl = pgUrlSetting(env);
+  if (pgUrl === undefined) throw new ConfigError('$SLUICE_PG_URL', 'is none: closed aggregates are stored in PostgreSQL only (leave this function out when there is no PostgreSQL)');
   return {
-    pgUrl: envSetting('SLUICE_PG_URL', DEFAULT_PG_URL, env),
+    pgUrl,
     registry: envSetting('SLUICE_SCHEMA_REGISTRY', undefined, env),
     deadLetterAddress: optionalEnvSetting('SLUICE_PROCESSOR_DLQ', env),
   };

@@ -17,7 +17,8 @@ import { insertReadings } from './readingsTable';
 import { readingProblem } from './storableValues';
 
 export interface ReadingsTarget {
-  pool: Pool;
+  /** undefined: no PostgreSQL, the lake only */
+  pool: Pool | undefined;
   codec: AvroCodec;
   /** undefined: the lake is off */
   lakeDir: string | undefined;
@@ -40,7 +41,7 @@ export async function storeReadingBatch(records: readonly ProcessorRecord[], tar
   const lakeDir = target.lakeDir;
   // Both stores at once; wait for both before reporting, so a failed batch leaves no write still running.
   const [inserted, lake] = await Promise.allSettled([
-    insertReadings(target.pool, good.map((entry) => entry.value)),
+    target.pool ? insertReadings(target.pool, good.map((entry) => entry.value)) : Promise.resolve(0),
     lakeDir === undefined ? Promise.resolve(undefined) : writeLakeSegments(lakeDir, good.map(({ record, value }) => ({ scope: record.scope, position: record.position, data: record.data, reading: value }))),
   ]);
   if (inserted.status === 'rejected') throw inserted.reason;

@@ -6,7 +6,7 @@ import type { StreamRecord } from '../../streams/streamClient';
 import type { Fleet } from '../../simulators/fleet';
 import { testServers, uniqueName } from '../support/servers';
 import { createIngestStreams, decodeReadings, endMqttSession, readStreamUntil } from './ingestTestSupport';
-import type { IngestStreams } from './ingestTestSupport';
+import type { IngestStreamKind, IngestStreams } from './ingestTestSupport';
 
 const mqttUrl = testServers.mqttUrl;
 const repoRoot = path.resolve(__dirname, '../..');
@@ -32,14 +32,14 @@ async function killHard(child: ChildProcess): Promise<void> {
   await exited;
 }
 
-describe('sluice ingest killed with SIGKILL mid-stream (QoS 1, persistent session)', () => {
+describe.each<IngestStreamKind>(['kafka', 'kinesis'])('sluice ingest to %s killed with SIGKILL mid-stream (QoS 1, persistent session)', (kind) => {
   let streams: IngestStreams;
   let child: ChildProcess | undefined;
   let fleet: Fleet | undefined;
   let clientId: string;
 
   beforeEach(async () => {
-    streams = await createIngestStreams('ingcrash', 2);
+    streams = await createIngestStreams('ingcrash', 2, kind);
   });
 
   afterEach(async () => {
@@ -54,8 +54,8 @@ describe('sluice ingest killed with SIGKILL mid-stream (QoS 1, persistent sessio
     clientId = `${prefix}-ingest`;
     const args = [
       '--mqtt-url', mqttUrl,
-      '--stream', streams.kafkaAddress(streams.telemetry),
-      '--dead-letter', streams.kafkaAddress(streams.deadLetter),
+      '--stream', streams.address(streams.telemetry),
+      '--dead-letter', streams.address(streams.deadLetter),
       '--schema-registry', streams.temp.filePath,
       '--shared-group', prefix.replace(/[^a-z0-9]/gi, ''),
       '--topic-filter', `${prefix}/+/telemetry`,
@@ -92,6 +92,6 @@ describe('sluice ingest killed with SIGKILL mid-stream (QoS 1, persistent sessio
     expect(missing).toEqual([]);
     // Redelivered after a kill: stored twice (counted here), never lost.
     const duplicates = readings.length - stored.size;
-    process.stderr.write(`ingest crash test: ${kills} kills, ${accepted.length} readings acked to devices, ${readings.length} records, ${duplicates} duplicates\n`);
+    process.stderr.write(`ingest crash test (${kind}): ${kills} kills, ${accepted.length} readings acked to devices, ${readings.length} records, ${duplicates} duplicates\n`);
   });
 });

@@ -7,13 +7,13 @@ import type { Fleet } from '../../simulators/fleet';
 import { MqttTestSubscriber, identityOf } from '../simulators/mqttTestSubscriber';
 import { testServers, uniqueName } from '../support/servers';
 import { createIngestStreams, decodeDeadLetters, decodeReadings, endMqttSession, readStreamUntil } from './ingestTestSupport';
-import type { IngestStreams } from './ingestTestSupport';
+import type { IngestStreamKind, IngestStreams } from './ingestTestSupport';
 
 // The project's Mosquitto (limits raised, MQTT 5 shared subscriptions).
 const mqttUrl = testServers.mqttUrl;
 const MAX_PAYLOAD_BYTES = 4096;
 
-describe('simulator -> Mosquitto -> MQTT ingest -> Kafka', () => {
+describe.each<IngestStreamKind>(['kafka', 'kinesis'])('simulator -> Mosquitto -> MQTT ingest -> %s', (kind) => {
   let streams: IngestStreams;
   let ingest: MqttIngest | undefined;
   let fleet: Fleet | undefined;
@@ -24,7 +24,7 @@ describe('simulator -> Mosquitto -> MQTT ingest -> Kafka', () => {
   beforeEach(async () => {
     prefix = uniqueName('ingtest');
     clientId = `${prefix}-ingest`;
-    streams = await createIngestStreams('ingest');
+    streams = await createIngestStreams('ingest', 3, kind);
   });
 
   afterEach(async () => {

@@ -164,3 +164,23 @@ describe('validateTelemetry properties', () => {
     );
   });
 });
+
+/** The topic rule as first written (split on '/'): the index-based deviceIdFromTopic must agree with it. */
+function deviceIdBySplit(topic: string): string | undefined {
+  const parts = topic.split('/');
+  if (parts.length < 2 || parts[parts.length - 1] !== 'telemetry') return undefined;
+  const deviceId = parts[parts.length - 2];
+  return deviceId === undefined || deviceId === '' ? undefined : deviceId;
+}
+
+describe('deviceIdFromTopic', () => {
+  it('reads the level before /telemetry, exactly as splitting the topic would, for any topic', () => {
+    const level = fc.oneof(fc.constantFrom('', 'telemetry', 'devices', 'dev-1', 'a'), fc.string({ maxLength: 6 }).filter((text) => !text.includes('/')));
+    fc.assert(
+      fc.property(fc.oneof(fc.array(level, { maxLength: 5 }).map((levels) => levels.join('/')), fc.string({ maxLength: 20 })), (topic) => {
+        expect(deviceIdFromTopic(topic)).toBe(deviceIdBySplit(topic));
+      }),
+      { numRuns: 3000 },
+    );
+  });
+});

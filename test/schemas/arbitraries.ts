@@ -14,7 +14,7 @@
  */
 import fc from 'fast-check';
 import { AVRO_LONG_MAX, AVRO_LONG_MIN } from '../../schemas/avroSchema';
-import type { Aggregate, Alert, DeadLetter, GeoLocation, TelemetryReading } from '../../schemas/records';
+import type { Aggregate, Alert, DeadLetter, EnrichedReading, GeoLocation, TelemetryReading } from '../../schemas/records';
 import { AGGREGATE_SCOPES, ALERT_SEVERITIES, ALERT_STATES, WINDOW_KINDS } from '../../schemas/records';
 
 export const unicodeString = fc.string({ unit: 'binary', maxLength: 24 });
@@ -52,6 +52,24 @@ export const telemetryReading: fc.Arbitrary<TelemetryReading> = fc.record(
     ingestTime: optional(epochMillis),
   },
   { requiredKeys: ['deviceId', 'deviceType', 'eventTime', 'seq', 'metrics'] },
+);
+
+export const enrichedReading: fc.Arbitrary<EnrichedReading> = fc.record(
+  {
+    deviceId: unicodeString,
+    deviceType: unicodeString,
+    siteId: unicodeString,
+    eventTime: epochMillis,
+    seq: avroLong,
+    metrics: avroMap(anyDouble),
+    location: optional(geoLocation),
+    battery: optional(anyDouble),
+    firmware: optional(unicodeString),
+    ingestTime: optional(epochMillis),
+    transformTime: epochMillis,
+    thresholds: optional(avroMap(anyDouble)),
+  },
+  { requiredKeys: ['deviceId', 'deviceType', 'siteId', 'eventTime', 'seq', 'metrics', 'transformTime'] },
 );
 
 export const aggregate: fc.Arbitrary<Aggregate> = fc.record(
@@ -116,5 +134,10 @@ export function withNullDefaults<T extends object>(value: T, optionalFields: rea
 
 export function expectedTelemetryReading(reading: TelemetryReading): TelemetryReading {
   const filled = withNullDefaults(reading, ['location', 'battery', 'firmware', 'ingestTime']);
+  return filled.location ? { ...filled, location: withNullDefaults(filled.location, ['alt']) } : filled;
+}
+
+export function expectedEnrichedReading(reading: EnrichedReading): EnrichedReading {
+  const filled = withNullDefaults(reading, ['location', 'battery', 'firmware', 'ingestTime', 'thresholds']);
   return filled.location ? { ...filled, location: withNullDefaults(filled.location, ['alt']) } : filled;
 }

@@ -24,6 +24,7 @@ const CASES: SchemaCase[] = [
   { subject: SUBJECTS.aggregate, values: arbitraries.aggregate, expected: (value: object) => arbitraries.withNullDefaults(value, ['percentiles']) },
   { subject: SUBJECTS.alert, values: arbitraries.alert, expected: (value: unknown) => value },
   { subject: SUBJECTS.deadLetter, values: arbitraries.deadLetter, expected: (value: object) => arbitraries.withNullDefaults(value, ['headers']) },
+  { subject: SUBJECTS.enrichedReading, values: arbitraries.enrichedReading, expected: arbitraries.expectedEnrichedReading },
 ];
 
 describe('AvroCodec properties', () => {

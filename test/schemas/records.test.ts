@@ -72,6 +72,7 @@ describe('TypeScript record types', () => {
       [SUBJECTS.aggregate]: ['windowStart', 'windowEnd', 'firstTime', 'lastTime'],
       [SUBJECTS.alert]: ['raisedAt', 'updatedAt'],
       [SUBJECTS.deadLetter]: ['firstSeenAt'],
+      [SUBJECTS.enrichedReading]: ['eventTime', 'ingestTime', 'transformTime'],
     };
     for (const [subject, fields] of Object.entries(timeFields)) {
       const schema = loadSluiceSchema(subject as SluiceSubject) as { fields: { name: string; type: unknown }[] };

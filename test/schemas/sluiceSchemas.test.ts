@@ -49,12 +49,13 @@ describe('sluice schemas', () => {
     }
   });
 
-  it('gives the schemas ids 1..4 in a fresh registry, and the same ids when registered again', async () => {
+  it('gives the schemas ids 1..5 in a fresh registry, and the same ids when registered again', async () => {
     expect(ids).toEqual({
       [SUBJECTS.telemetryReading]: 1,
       [SUBJECTS.aggregate]: 2,
       [SUBJECTS.alert]: 3,
       [SUBJECTS.deadLetter]: 4,
+      [SUBJECTS.enrichedReading]: 5,
     });
     await expect(registerSluiceSchemas(temp.registry)).resolves.toEqual(ids);
   });

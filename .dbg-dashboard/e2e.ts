@@ -1,0 +1,41 @@
+import { closeAlertsConnections } from '/work/main/processors/alerts/alertsContext';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import Redis from 'ioredis';
+import { Pool } from 'pg';
+import { LocalPipeline } from '/work/main/cli/pipeline/localPipeline';
+import { startDashboard } from '/work/main/dashboard/server/dashboardServer';
+import { localPipelineSources } from '/work/main/dashboard/server/localPipelineSources';
+import { registerDevices } from '/work/main/processors/registry/deviceImport';
+import { startFleet } from '/work/main/simulators';
+import { createLogger } from '/work/main/core/logger';
+const log = (m: string) => console.log(new Date().toISOString(), m);
+(async () => {
+  const run = `dbg${Date.now().toString(36)}`;
+  const devicePrefix = `${run}dev`;
+  const workDir = mkdtempSync(path.join(tmpdir(), 'dbg-'));
+  const redis = new Redis('redis://127.0.0.1:6379');
+  const pool = new Pool({ connectionString: 'postgres://postgres@127.0.0.1:5432/test', max: 2 });
+  log('register');
+  await registerDevices(pool, [{ deviceId: `${devicePrefix}-0000`, deviceType: 'temperature-humidity', siteId: 's', thresholds: { temperature_max: -100 } }]);
+  const rulesFile = path.join(workDir, 'rules.yaml');
+  writeFileSync(rulesFile, `version: 1\nrules:\n  - id: hot\n    kind: threshold\n    match: { devices: [${devicePrefix}-0000] }\n    metric: temperature\n    when: { op: ">", value: { registry: temperature_max, default: 1000 } }\n    severity: critical\n    cooldown: 0s\n`);
+  log('pipeline');
+  const pipeline = new LocalPipeline({ streamBase: 'kafka://127.0.0.1:9092', streamPrefix: `${run}-`, partitions: 1, mqttUrl: 'mqtt://127.0.0.1:1884', mqttBroker: 'aedes', redisUrl: 'redis://127.0.0.1:6379', pgUrl: 'postgres://postgres@127.0.0.1:5432/test', lakeDir: path.join(workDir, 'lake'), keyPrefix: `${run}p`, runtimeKeyPrefix: `${run}r`, projectRoot: '/work/main', environment: { SLUICE_ALERT_RULES: rulesFile, SLUICE_WINDOWS: 'tumbling:5s', SLUICE_GRACE_MS: '1000' }, ingestClientId: `${run}-ingest`, logger: createLogger({ level: 'warn' }) }, redis);
+  await pipeline.start();
+  log('started; dashboard');
+  const d = await startDashboard({ sources: await localPipelineSources(pipeline, { devicePrefix }), port: 8399 });
+  log(d.url);
+  const fleet = startFleet({ mqttUrl: 'mqtt://127.0.0.1:1884', devices: 2, rate: 6, deviceIdPrefix: devicePrefix, deviceTypes: ['temperature-humidity'], seed: 11, clientIdPrefix: `${run}-sim-` });
+  await fleet.ready();
+  log('fleet ready');
+  for (let i = 0; i < 2; i++) {
+    await new Promise((r) => setTimeout(r, 5000));
+    const s = await pipeline.stats();
+    log(JSON.stringify({ ingest: s.ingest.received, stages: s.stages.map((x) => [x.name.slice(-20), x.recordsRead, x.errors]), sched: s.scheduled }));
+  }
+  await fleet.stop(); log('fleet stopped'); await d.close(); log('dashboard closed'); await pipeline.stop(); log('pipeline stopped'); await closeAlertsConnections(); await pool.end(); redis.disconnect();
+  log('done');
+  setTimeout(() => { const hs = (process as any)._getActiveHandles(); console.log(hs.map((h: any) => h.constructor?.name + ' ' + (h.remoteAddress ? h.remoteAddress + ':' + h.remotePort : '') + (h._idleTimeout ? ' timeout ' + h._idleTimeout : ''))); process.exit(0); }, 3000);
+})().catch((e) => { console.error(e); process.exit(1); });
