@@ -76,7 +76,9 @@ Examples:
   sluice dashboard --stream kinesis://127.0.0.1:4567
   SLUICE_DASHBOARD_TOKEN=... sluice dashboard --host 0.0.0.0`)
     .action(async (flags: DashboardFlags) => {
+      // flags are checked before anything connects
       const streamBase = streamBaseOf(flags.stream);
+      const port = portOf(flags.port);
       const redisUrl = redisUrlFrom(flags.redisUrl);
       const redis = await connectRedis(redisUrl); // fails fast, naming Redis, when it is down
       const logger = createLogger({ component: 'dashboard' });
@@ -111,7 +113,7 @@ Examples:
       const dashboard = await startDashboard({
         sources,
         host: flags.host,
-        port: portOf(flags.port),
+        port,
         token: flags.token ?? (process.env.SLUICE_DASHBOARD_TOKEN || undefined),
         logger,
       }).catch(async (error: unknown) => {

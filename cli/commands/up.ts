@@ -30,6 +30,8 @@ interface UpFlags {
   dashboard?: boolean;
   dashboardPort?: string;
   json?: boolean;
+  keyPrefix?: string;
+  streamPrefix?: string;
 }
 
 const FLAG_OF: Partial<Record<keyof UpOptions, string>> = {
@@ -44,7 +46,7 @@ export function upOptionsFromFlags(flags: UpFlags, cwd = process.cwd()): UpOptio
     devices: flags.devices, rate: flags.rate, durationSeconds: flags.duration, seed: flags.seed, partitions: flags.partitions, kafka: flags.kafka,
     kinesisEndpoint: flags.kinesisEndpoint, mqttUrl: flags.mqttUrl, redisUrl: flags.redisUrl, pgUrl: flags.pg === false ? false : flags.pgUrl,
     lakeDir: flags.lakeDir, alertRules: flags.alertRules, webhookUrls: flags.webhookUrls, dashboard: flags.dashboard === false ? false : undefined,
-    dashboardPort: flags.dashboardPort, json: flags.json,
+    dashboardPort: flags.dashboardPort, json: flags.json, keyPrefix: flags.keyPrefix, streamPrefix: flags.streamPrefix,
   }, file, (key) => FLAG_OF[key] ?? (configFile ? `${path.basename(configFile)}: ${key}` : key));
 }
 
@@ -70,6 +72,8 @@ export function registerUpCommand(program: Command): void {
     .option('--no-dashboard', 'do not serve the web dashboard')
     .option('--dashboard-port <port>', `dashboard port on 127.0.0.1; 0 = any free port (default ${UP_DEFAULTS.dashboardPort})`)
     .option('--json', 'print the summary as JSON (and no live view)')
+    .option('--stream-prefix <prefix>', 'prepended to every stream (and function) name, so several pipelines can share one Kafka')
+    .option('--key-prefix <prefix>', `prefix of sluice's keys in Redis (default ${UP_DEFAULTS.keyPrefix})`)
     .addHelpText('after', `
 With no flags everything runs embedded: no server to install or start.
 Examples:

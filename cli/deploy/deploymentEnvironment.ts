@@ -47,6 +47,9 @@ export const ENVIRONMENT_SETTINGS: Readonly<Record<string, EnvironmentSetting>> 
   SLUICE_KEY_PREFIX: { kind: 'plain', parameter: 'KeyPrefix', description: 'Redis key prefix', awsDefault: 'sluice', clusterValue: 'sluice' },
   SLUICE_PG_URL: { kind: 'plain', parameter: 'PostgresUrl', description: 'PostgreSQL connection string, e.g. postgres://user:password@host:5432/sluice', awsDefault: undefined, clusterValue: 'postgres://sluice:sluice@postgres:5432/sluice', secret: true },
   SLUICE_UNKNOWN_DEVICES: { kind: 'plain', parameter: 'UnknownDevices', description: 'transform: what to do with readings of devices missing from the registry (empty: the processor default)', awsDefault: '', clusterValue: '' },
+  SLUICE_DEDUPE_WINDOW: { kind: 'plain', parameter: 'DedupeWindow', description: 'transform: recent seqs kept per device for duplicate detection (empty: the processor default)', awsDefault: '', clusterValue: '' },
+  SLUICE_DEDUPE_TTL_SECONDS: { kind: 'plain', parameter: 'DedupeTtlSeconds', description: 'transform: how long a silent device keeps its duplicate window (empty: the processor default)', awsDefault: '', clusterValue: '' },
+  SLUICE_REGISTRY_CACHE_SECONDS: { kind: 'plain', parameter: 'RegistryCacheSeconds', description: 'transform: device registry cache lifetime (empty: the processor default)', awsDefault: '', clusterValue: '' },
   SLUICE_WINDOWS: { kind: 'plain', parameter: 'Windows', description: 'aggregate: window sizes (empty: the processor default)', awsDefault: '', clusterValue: '' },
   SLUICE_GRACE_MS: { kind: 'plain', parameter: 'GraceMs', description: 'aggregate: lateness grace period in ms (empty: the processor default)', awsDefault: '', clusterValue: '' },
   // Lambda can write only under /tmp, which does not outlive the instance: see infra/aws/README.md.

@@ -112,7 +112,7 @@ export async function runLoadtest(options: LoadtestOptions, projectRoot: string,
   const pipeline = new LocalPipeline({
     streamBase: services.streamBase, streamPrefix: `lt-${runId}-`, partitions: options.partitions, mqttUrl: services.mqttUrl, mqttBroker: services.mqttBroker,
     redisUrl: services.redisUrl, pgUrl: services.pgUrl, lakeDir, keyPrefix: options.keyPrefix, runtimeKeyPrefix: options.keyPrefix, projectRoot,
-    ingestClientId: `sluice-loadtest-${runId}`, workersPerFunction: consumers[0], logger,
+    ingestClientId: `sluice-loadtest-${runId}`, mqttTopicPrefix: `lt-${runId}-devices`, workersPerFunction: consumers[0], logger,
     mappingOverrides: {
       ...(services.streamKind === 'kinesis' ? { ParallelizationFactor: options.parallelization } : {}),
       Runtime: { ExtraLatencyMs: options.handlerLatencyMs },
@@ -126,7 +126,7 @@ export async function runLoadtest(options: LoadtestOptions, projectRoot: string,
     const startedAt = Date.now();
     fleet = startFleet({
       mqttUrl: services.mqttUrl, devices: options.devices, rate: options.rate, seed: options.seed, qos: options.qos, firstSeq, gateway: options.gateway,
-      gatewayConnections: options.gateway ? 4 : 1, rampUpMs: options.rampSeconds * 1000, durationMs: options.durationSeconds * 1000, clientIdPrefix: `sluice-lt-${runId}-`,
+      gatewayConnections: options.gateway ? 4 : 1, rampUpMs: options.rampSeconds * 1000, durationMs: options.durationSeconds * 1000, clientIdPrefix: `sluice-lt-${runId}-`, topicPrefix: `lt-${runId}-devices`,
     });
     let progress: FleetProgress | undefined;
     fleet.on('progress', (latest) => {

@@ -49,6 +49,8 @@ export interface LocalPipelineOptions extends PipelineStreamsAt {
   /** functions to leave out (by pipelineSpec name) */
   without?: readonly string[];
   ingestClientId: string;
+  /** devices publish on `<topicPrefix>/<deviceId>/telemetry` (default `devices`); pipelines sharing a broker need their own */
+  mqttTopicPrefix?: string;
   /** ESM settings applied to every function (load tests: ParallelizationFactor, Runtime.ExtraLatencyMs, ...) */
   mappingOverrides?: MappingInput;
   /** runners per function in this process, sharing its partitions like separate workers (default 1) */
@@ -218,7 +220,8 @@ export class LocalPipeline {
     this.ingest = await MqttIngest.start({
       mqttUrl: o.mqttUrl,
       pipeline: this.ingestPipeline,
-      sharedGroup: aedes ? null : 'ingest',
+      sharedGroup: aedes ? null : `ingest${o.streamPrefix ? `-${o.streamPrefix.replace(/[^A-Za-z0-9_-]/g, '')}` : ''}`,
+      topicFilter: `${o.mqttTopicPrefix ?? 'devices'}/+/telemetry`,
       protocolVersion: aedes ? 4 : 5,
       clientId: o.ingestClientId,
       logger: this.logger.child({ component: 'ingest' }),

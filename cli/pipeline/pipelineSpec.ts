@@ -52,7 +52,7 @@ const RELIABLE: MappingInput = {
 };
 
 export const PIPELINE_FUNCTIONS: readonly PipelineFunction[] = [
-  { name: 'sluice-transform', handler: 'processors/transform/handler.ts#handler', source: 'telemetry', mapping: RELIABLE, environment: [...COMMON_ENV, 'SLUICE_PG_URL', 'SLUICE_ENRICHED_STREAM', 'SLUICE_UNKNOWN_DEVICES'] },
+  { name: 'sluice-transform', handler: 'processors/transform/handler.ts#handler', source: 'telemetry', mapping: RELIABLE, environment: [...COMMON_ENV, 'SLUICE_PG_URL', 'SLUICE_ENRICHED_STREAM', 'SLUICE_UNKNOWN_DEVICES', 'SLUICE_DEDUPE_WINDOW', 'SLUICE_DEDUPE_TTL_SECONDS', 'SLUICE_REGISTRY_CACHE_SECONDS'] },
   { name: 'sluice-aggregate', handler: 'processors/aggregate/handler.ts#handler', source: 'enriched', mapping: { ...RELIABLE, BatchSize: 1000 }, environment: [...COMMON_ENV, 'SLUICE_AGGREGATES_STREAM', 'SLUICE_LATE_STREAM', 'SLUICE_WINDOWS', 'SLUICE_GRACE_MS'] },
   { name: 'sluice-store-readings', handler: 'processors/storage/readingsHandler.ts#handler', source: 'enriched', mapping: { ...RELIABLE, BatchSize: 1000 }, environment: [...COMMON_ENV, 'SLUICE_PG_URL', 'SLUICE_LAKE_DIR'] },
   { name: 'sluice-alerts', handler: 'processors/alerts/handler.ts#handler', source: 'enriched', mapping: RELIABLE, environment: [...COMMON_ENV, 'SLUICE_PG_URL', 'SLUICE_ALERT_RULES', 'SLUICE_ALERTS_STREAM', 'SLUICE_MQTT_URL', 'SLUICE_WEBHOOK_URLS', 'SLUICE_WEBHOOK_SECRET'] },
@@ -61,7 +61,7 @@ export const PIPELINE_FUNCTIONS: readonly PipelineFunction[] = [
 ];
 
 export const SCHEDULED_FUNCTIONS: readonly ScheduledFunction[] = [
-  { name: 'sluice-close-windows', handler: 'processors/aggregate/handler.ts#closeWindows', rateSeconds: 1, environment: [...COMMON_ENV, 'SLUICE_AGGREGATES_STREAM'] },
+  { name: 'sluice-close-windows', handler: 'processors/aggregate/handler.ts#closeWindows', rateSeconds: 1, environment: [...COMMON_ENV, 'SLUICE_AGGREGATES_STREAM', 'SLUICE_LATE_STREAM', 'SLUICE_WINDOWS', 'SLUICE_GRACE_MS'] },
   { name: 'sluice-compact-lake', handler: 'processors/storage/readingsHandler.ts#compactLake', rateSeconds: 60, environment: [...COMMON_ENV, 'SLUICE_PG_URL', 'SLUICE_LAKE_DIR'] },
   { name: 'sluice-check-heartbeats', handler: 'processors/alerts/handler.ts#checkHeartbeats', rateSeconds: 5, environment: [...COMMON_ENV, 'SLUICE_PG_URL', 'SLUICE_ALERT_RULES', 'SLUICE_ALERTS_STREAM', 'SLUICE_MQTT_URL', 'SLUICE_WEBHOOK_URLS', 'SLUICE_WEBHOOK_SECRET'] },
 ];

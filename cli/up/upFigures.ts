@@ -39,3 +39,13 @@ export async function collectUpFigures(sources: UpFigureSources): Promise<UpFigu
     aggregate: { readings: count('readings'), duplicates: count('duplicates'), late: count('late'), deadLetters: count('deadLetters'), closed: count('closed') },
   };
 }
+
+/** Counters as this run changed them (open alerts stay as they are: a state, not a count). */
+export function sinceStart(now: UpFigures, start: UpFigures): UpFigures {
+  const a = now.aggregate;
+  const b = start.aggregate;
+  return {
+    ...now,
+    aggregate: { readings: a.readings - b.readings, duplicates: a.duplicates - b.duplicates, late: a.late - b.late, deadLetters: a.deadLetters - b.deadLetters, closed: a.closed - b.closed },
+  };
+}

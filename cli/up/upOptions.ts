@@ -36,6 +36,8 @@ export interface UpOptions {
   dashboardPort: number;
   json: boolean;
   keyPrefix: string;
+  /** prepended to every stream name, so several pipelines can share one Kafka */
+  streamPrefix: string;
 }
 
 export const UP_DEFAULTS: UpOptions = {
@@ -59,6 +61,7 @@ export const UP_DEFAULTS: UpOptions = {
   dashboardPort: 8080,
   json: false,
   keyPrefix: 'sluice',
+  streamPrefix: '',
 };
 
 const FILE_KEYS = Object.keys(UP_DEFAULTS) as Array<keyof UpOptions>;
@@ -76,6 +79,12 @@ function urlLike(value: unknown, where: string, schemes: readonly string[]): str
     throw new ConfigError(where, `must be a URL starting with ${schemes.map((s) => `${s}://`).join(' or ')}, got ${JSON.stringify(value)}`);
   }
   return value;
+}
+
+function streamPrefixOf(value: unknown, where: string): string {
+  const text = String(value);
+  if (!/^[A-Za-z0-9_.-]*$/.test(text)) throw new ConfigError(where, `may hold letters, digits, '.', '_' and '-' only (it starts stream and function names), got ${JSON.stringify(text)}`);
+  return text;
 }
 
 /** sluice.yaml: the same keys as UpOptions (camelCase); unknown keys are errors with a suggestion. */
@@ -127,5 +136,6 @@ export function resolveUpOptions(flags: Partial<Record<keyof UpOptions, unknown>
     dashboardPort: numberIn(pick('dashboardPort'), where('dashboardPort'), 0, 65535, true),
     json: pick('json') === true,
     keyPrefix: String(pick('keyPrefix')),
+    streamPrefix: streamPrefixOf(pick('streamPrefix'), where('streamPrefix')),
   };
 }

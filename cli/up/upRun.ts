@@ -23,7 +23,7 @@ import type { UpServices } from './upServices';
 import { registerUpDevices } from './upDevices';
 import { LatencyProbe } from './latencyProbe';
 import type { LatencySummary } from './latencyProbe';
-import { collectUpFigures } from './upFigures';
+import { collectUpFigures, sinceStart } from './upFigures';
 import type { UpFigures } from './upFigures';
 import { startUpDashboard } from './upDashboard';
 
@@ -78,8 +78,10 @@ export async function runUp(options: UpOptions, control: UpRunControl): Promise<
     for (const line of services.descriptions) say(`  ${line}`);
     for (const note of services.notes) say(`  note: ${note}`);
     const lakeDir = path.resolve(options.lakeDir);
+    const topicPrefix = options.streamPrefix ? `${options.streamPrefix}devices` : 'devices';
     pipeline = new LocalPipeline({
       streamBase: services.streamBase,
+      streamPrefix: options.streamPrefix,
       partitions: options.partitions,
       mqttUrl: services.mqttUrl,
       mqttBroker: services.mqttBroker,
@@ -94,7 +96,12 @@ export async function runUp(options: UpOptions, control: UpRunControl): Promise<
         ...(options.alertRules ? { SLUICE_ALERT_RULES: path.resolve(options.alertRules) } : {}),
         ...(options.webhookUrls ? { SLUICE_WEBHOOK_URLS: options.webhookUrls } : {}),
       },
-      ingestClientId: `sluice-up-ingest-${runId}`,
+      // A fixed id: the broker keeps this session's unacked messages for the next run (a new id each
+      // run would leave persistent sessions behind that take a share of the group's messages).
+      ingestClientId: `sluice-up-ingest${options.streamPrefix ? `-${options.streamPrefix}` : ''}`,
+      mqttTopicPrefix: topicPrefix,
+      // closed aggregates are stored in PostgreSQL only
+      without: services.pgUrl ? [] : ['sluice-store-aggregates'],
       logger,
     }, redis);
     // Each run continues the devices' counters above the last run's, so (deviceId, seq) never repeats.
@@ -111,12 +118,14 @@ export async function runUp(options: UpOptions, control: UpRunControl): Promise<
       if (dashboard) say(`  dashboard  ${dashboard.url}`);
     }
     const startedAt = Date.now();
+    // the aggregate's counters are totals over every run: report this run's part
+    const figuresAtStart = await collectUpFigures(figuresSource);
     fleet = startFleet({
       mqttUrl: services.mqttUrl, devices: options.devices, rate: options.rate, seed: options.seed, qos: 1, firstSeq,
       durationMs: options.durationSeconds > 0 ? options.durationSeconds * 1000 : undefined,
       faults: parseFaultSpecs(Object.entries(options.faults).map(([kind, rate]) => `${kind}=${rate}`), 'faults'),
       anomalyRate: options.anomalyRate, rampUpMs: Math.min(5000, options.devices * 20),
-      clientIdPrefix: `sluice-up-${runId}-`,
+      clientIdPrefix: `sluice-up-${runId}-`, topicPrefix,
     });
     let progress: FleetProgress | undefined;
     fleet.on('progress', (latest) => {
@@ -131,7 +140,7 @@ export async function runUp(options: UpOptions, control: UpRunControl): Promise<
     let figures: UpFigures | undefined;
     const draw = async (): Promise<void> => {
       if (options.json || !pipeline || !fleet) return;
-      figures = await collectUpFigures(figuresSource).catch(() => figures);
+      figures = await collectUpFigures(figuresSource).then((now) => sinceStart(now, figuresAtStart)).catch(() => figures);
       const current = snapshotOf(startedAt, progress, options.devices, await pipeline.stats(), figures);
       view.draw(current, previous);
       previous = current;
@@ -155,7 +164,7 @@ export async function runUp(options: UpOptions, control: UpRunControl): Promise<
     await draw().catch(() => undefined);
     const drainSeconds = (Date.now() - drainStarted) / 1000;
     const stats = await pipeline.stats();
-    figures = await collectUpFigures(figuresSource);
+    figures = sinceStart(await collectUpFigures(figuresSource), figuresAtStart);
     const aggregate = stats.stages.find((stage) => stage.name.endsWith('sluice-aggregate'));
     const summary: UpSummary = {
       ok: loss.missing === 0,

@@ -85,7 +85,9 @@ export async function startUpServices(options: UpOptions): Promise<UpServices> {
     }
     const redis = await ensureRedis({ url: options.redisUrl });
     closers.push(() => redis.close());
-    descriptions.push(`Redis      ${redis.url}${redis.spawned ? ' (a child redis-server: none answered at the default address)' : ''}`);
+    // A Redis the user named must be that one: a stand-in would hide the mistake.
+    if (options.redisUrl && redis.spawned) throw new Error(`Redis at ${options.redisUrl} does not answer; start it (sluice infra status says how) or leave out --redis-url to use a local one`);
+    descriptions.push(`Redis      ${redis.url}${redis.spawned ? ` (a child redis-server, pid ${redis.pid ?? '?'}: none answered at the default address)` : ''}`);
     let pgUrl: string | undefined;
     if (options.pgUrl !== false) {
       const candidate = options.pgUrl ?? DEFAULT_PG_URL;

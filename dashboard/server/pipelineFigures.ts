@@ -58,26 +58,27 @@ async function kafkaFigures(options: StreamFigureOptions, client: StreamClient &
     'figures from Kafka consumer groups: "total" is the sum of committed offsets, "lag records" what is not committed yet; errors, iterator age and ingest rejections are counted only inside the process that runs the pipeline (sluice up)',
   ];
   let telemetryEnd: number | null = null;
-  for (const fn of PIPELINE_FUNCTIONS) {
-    const stream = streamName(options, fn.source);
-    const groupId = `sluice-${options.streamPrefix ?? ''}${fn.name}`;
-    try {
-      const offsets = await client.groupOffsets(stream, groupId);
-      const ran = offsets.members.length > 0 || offsets.partitions.some((partition) => partition.committed !== null);
-      if (fn.source === 'telemetry') telemetryEnd = sum(offsets.partitions.map((partition) => Number(partition.high)));
-      stages.push({
-        name: `${options.streamPrefix ?? ''}${fn.name}`,
-        source: stream,
-        recordsRead: ran ? sum(offsets.partitions.map((partition) => Number(partition.committed ?? partition.low))) : null,
-        errors: null,
-        lagMs: null,
-        lagRecords: ran ? sum(offsets.partitions.map((partition) => partition.lag)) : null,
-        instances: offsets.members.length,
-      });
-    } catch (error) {
-      notes.push(`${fn.name}: ${errorMessage(error)}`);
+  // one admin round trip per function, all at once: a tick should not take six of them in a row
+  const results = await Promise.allSettled(PIPELINE_FUNCTIONS.map((fn) => client.groupOffsets(streamName(options, fn.source), `sluice-${options.streamPrefix ?? ''}${fn.name}`)));
+  PIPELINE_FUNCTIONS.forEach((fn, index) => {
+    const result = results[index];
+    if (!result || result.status === 'rejected') {
+      notes.push(`${fn.name}: ${errorMessage(result?.reason)}`);
+      return;
     }
-  }
+    const offsets = result.value;
+    const ran = offsets.members.length > 0 || offsets.partitions.some((partition) => partition.committed !== null);
+    if (fn.source === 'telemetry') telemetryEnd = sum(offsets.partitions.map((partition) => Number(partition.high)));
+    stages.push({
+      name: `${options.streamPrefix ?? ''}${fn.name}`,
+      source: streamName(options, fn.source),
+      recordsRead: ran ? sum(offsets.partitions.map((partition) => Number(partition.committed ?? partition.low))) : null,
+      errors: null,
+      lagMs: null,
+      lagRecords: ran ? sum(offsets.partitions.map((partition) => partition.lag)) : null,
+      instances: offsets.members.length,
+    });
+  });
   const ingest: StageFigures = { name: 'ingest', source: 'mqtt', recordsRead: telemetryEnd, errors: null, lagMs: null, lagRecords: null, instances: null };
   return { stages: [ingest, ...stages], rejectedByReason: {}, notes };
 }

@@ -59,7 +59,7 @@ export class DeadLettersView {
 
   private row(entry: DeadLetterEntry): HTMLTableRowElement {
     return el('tr', { 'data-dead-letter': entry.id, 'data-reason': entry.reason, 'data-kind': entry.kind }, [
-      el('td', {}, [formatTime(entry.time)]),
+      el('td', { class: 'nowrap' }, [formatTime(entry.time)]),
       el('td', {}, [entry.stream]),
       el('td', { class: 'reason', title: entry.message }, [entry.reason]),
       el('td', {}, [entry.source]),

@@ -111,7 +111,7 @@ export class DeviceChart {
       [windowXs, windows.map((w) => w.mean), windows.map((w) => w.min), windows.map((w) => w.max)],
     ]) as AlignedData;
     const size = windows[0] ? (windows[0].windowEnd - windows[0].windowStart) / 1000 : undefined;
-    byId('window-info').textContent = size === undefined ? 'no windows yet' : `${windows.length} windows of ${size} s`;
+    byId('window-info').textContent = size === undefined ? 'no windows yet' : `${windows.length} ${windows.length === 1 ? 'window' : 'windows'} of ${size} s`;
     const points = data.slice(1).reduce((sum, series) => sum + (series as Array<number | null | undefined>).filter((y) => typeof y === 'number' && Number.isFinite(y)).length, 0);
     this.container.dataset.points = String(points);
     this.container.dataset.metric = this.metric;

@@ -66,7 +66,7 @@ export class FleetView {
 
   private addRow(device: DeviceSummary): FleetRow {
     const entry: FleetRow = {
-      lastSeen: el('td'),
+      lastSeen: el('td', { class: 'nowrap' }),
       latest: el('td', { class: 'latest' }),
       location: el('td', { class: 'muted' }),
       row: el('tr', { 'data-device': device.deviceId, tabindex: '0' }),
@@ -94,12 +94,13 @@ export class FleetView {
     const lats = located.map((device) => device.location?.lat ?? 0);
     const lons = located.map((device) => device.location?.lon ?? 0);
     const [minLat, maxLat, minLon, maxLon] = [Math.min(...lats), Math.max(...lats), Math.min(...lons), Math.max(...lons)];
-    const spanLat = Math.max(maxLat - minLat, 1e-6);
-    const spanLon = Math.max(maxLon - minLon, 1e-6);
+    // a lone position (or all in one place) sits in the middle rather than in a corner
+    const x = (lon: number): number => (maxLon > minLon ? 10 + (lon - minLon) / (maxLon - minLon) * 280 : 150);
+    const y = (lat: number): number => (maxLat > minLat ? 190 - (lat - minLat) / (maxLat - minLat) * 180 : 100);
     for (const device of located) {
       const dot = document.createElementNS(SVG, 'circle');
-      dot.setAttribute('cx', String(10 + ((device.location?.lon ?? 0) - minLon) / spanLon * 280));
-      dot.setAttribute('cy', String(190 - ((device.location?.lat ?? 0) - minLat) / spanLat * 180));
+      dot.setAttribute('cx', String(x(device.location?.lon ?? 0)));
+      dot.setAttribute('cy', String(y(device.location?.lat ?? 0)));
       dot.setAttribute('r', device.deviceId === this.selected ? '5' : '3');
       dot.setAttribute('class', device.deviceId === this.selected ? 'dot selected' : 'dot');
       const title = document.createElementNS(SVG, 'title');

@@ -158,6 +158,7 @@ class Planner {
   /** per window key: indexes into `contributions`, in stream order */
   private readonly taken = new Map<string, number[]>();
   private readonly contributions: Contribution[] = [];
+  private readonly windowsByScope = new Map<string, Map<number, WindowPartial>>();
   private readonly sessionStates = new Map<string, SessionState>();
   private readonly plan: BatchPlan;
   private watermark: number | null;
@@ -221,17 +222,21 @@ class Planner {
       const bounds = windowsContaining(spec, reading.eventTime);
       for (const scope of ['device', 'site'] as const) {
         const scopeId = scope === 'device' ? reading.deviceId : reading.siteId;
-        // the key up to the start, built once per reading and spec (the hot path of a batch)
-        const keyPrefix = this.keys.windowPrefix(scope, scopeId, spec.label);
+        const byStart = this.windowsOf(scope, scopeId, spec.label);
         for (const { start, end } of bounds) {
-          const key = `${keyPrefix}${start}`;
           const closeAt = end + this.settings.graceMs;
+          let window = byStart.get(start);
+          const key = window?.key ?? this.keys.window(scope, scopeId, spec.label, start);
           if (this.isClosed(key, closeAt, scope === 'device')) {
             missed.push(`${scope} ${spec.label} [${new Date(start).toISOString()}, ${new Date(end).toISOString()})`);
             continue;
           }
           accepted += 1;
-          if (!this.windows.has(key)) this.windows.set(key, { key, scope, scopeId, kind: spec.kind, spec: spec.label, start, end, closeAt, byWatermark: scope === 'device', metrics: new Map() });
+          if (!window) {
+            window = { key, scope, scopeId, kind: spec.kind, spec: spec.label, start, end, closeAt, byWatermark: scope === 'device', metrics: new Map() };
+            byStart.set(start, window);
+            this.windows.set(key, window);
+          }
           this.take(key, contribution);
         }
       }
@@ -251,6 +256,17 @@ class Planner {
       this.windows.set(key, window);
     }
     return window;
+  }
+
+  /** The batch's tumbling/hopping windows of one device or site and spec, by start (the hot path: no key strings per reading). */
+  private windowsOf(scope: AggregateScope, scopeId: string, spec: string): Map<number, WindowPartial> {
+    const id = `${scope}\u0000${scopeId}\u0000${spec}`;
+    let byStart = this.windowsByScope.get(id);
+    if (!byStart) {
+      byStart = new Map();
+      this.windowsByScope.set(id, byStart);
+    }
+    return byStart;
   }
 
   private take(key: string, contribution: number): void {

@@ -29,6 +29,7 @@ import { testServers, uniqueName } from '../support/servers';
 import { launchChromium } from './support/chromium';
 import type { LaunchedBrowser } from './support/chromium';
 import { request } from './support/httpClient';
+import { chartHasData, countChartPixels, replayAnswered, stagesAreLive } from './support/pageProbes';
 
 const PROJECT_ROOT = path.resolve(__dirname, '..', '..');
 const SCREENSHOT = path.join(PROJECT_ROOT, 'test', 'artifacts', 'dashboard.png');
@@ -37,8 +38,10 @@ const WAIT_MS = 90_000;
 
 const run = uniqueName('dash').replace(/[^A-Za-z0-9]/g, '');
 const devicePrefix = `${run}dev`;
+// the fleet assigns types round robin: 0000 and 0002 measure temperature, 0001 is a GPS tracker
 const hotDevice = `${devicePrefix}-0000`;
-const coolDevice = `${devicePrefix}-0001`;
+const trackerDevice = `${devicePrefix}-0001`;
+const coolDevice = `${devicePrefix}-0002`;
 const streamPrefix = `${run}-`;
 const keyPrefix = `${run}p`;
 const runtimeKeyPrefix = `${run}r`;
@@ -62,17 +65,6 @@ async function deleteKeys(pattern: string): Promise<void> {
   } while (cursor !== '0');
 }
 
-/** Draws are checked on the canvas itself: pixels of the latest-values series colour (#1f6fd1). */
-const COUNT_SERIES_PIXELS = `(() => {
-  const canvas = document.querySelector('#device-chart canvas');
-  if (!canvas) return 0;
-  const { data } = canvas.getContext('2d').getImageData(0, 0, canvas.width, canvas.height);
-  let count = 0;
-  for (let i = 0; i < data.length; i += 4) {
-    if (Math.abs(data[i] - 0x1f) < 24 && Math.abs(data[i + 1] - 0x6f) < 24 && Math.abs(data[i + 2] - 0xd1) < 24 && data[i + 3] > 128) count += 1;
-  }
-  return count;
-})()`;
 
 /** Polls until `selector` matches `count` elements, or fails when WAIT_MS ran out. */
 async function waitForCount(selector: string, count: number): Promise<void> {
@@ -91,6 +83,7 @@ beforeAll(async () => {
   pool = new Pool({ connectionString: testServers.postgresUrl, max: 2 });
   await registerDevices(pool, [
     { deviceId: hotDevice, deviceType: 'temperature-humidity', siteId: `${run}-site`, thresholds: { temperature_max: -100 } },
+    { deviceId: trackerDevice, deviceType: 'gps-tracker', siteId: `${run}-site`, thresholds: {} },
     { deviceId: coolDevice, deviceType: 'temperature-humidity', siteId: `${run}-site`, thresholds: { temperature_max: 100 } },
   ]);
   const rulesFile = path.join(workDir, 'rules.yaml');
@@ -119,7 +112,7 @@ beforeAll(async () => {
   }, redis);
   await pipeline.start();
   dashboard = await startDashboard({ sources: await localPipelineSources(pipeline, { devicePrefix }), intervalMs: 1000 });
-  fleet = startFleet({ mqttUrl: testServers.mqttUrl, devices: 2, rate: 6, deviceIdPrefix: devicePrefix, deviceTypes: ['temperature-humidity'], seed: 11, clientIdPrefix: `${run}-sim-` });
+  fleet = startFleet({ mqttUrl: testServers.mqttUrl, devices: 3, rate: 9, deviceIdPrefix: devicePrefix, deviceTypes: ['temperature-humidity', 'gps-tracker'], seed: 11, clientIdPrefix: `${run}-sim-` });
   await fleet.ready();
   // a device that sends half a JSON document: ingest dead-letters it as bad_json
   const device = await connectAsync(testServers.mqttUrl, { clientId: `${run}-broken` });
@@ -153,8 +146,7 @@ afterAll(async () => {
 
 describe('dashboard in Chromium on a running pipeline', () => {
   it('shows the pipeline stages with live figures', async () => {
-    await page.waitForFunction(`document.querySelectorAll('#stages tbody tr[data-stage]').length >= 7
-      && Number((document.querySelector('#stages tr[data-stage="ingest"] td:nth-child(5)')?.textContent ?? '0').replace(/,/g, '')) > 0`, undefined, { timeout: WAIT_MS });
+    await page.waitForFunction(stagesAreLive, 7, { timeout: WAIT_MS });
     const stages = await page.$$eval('#stages tbody tr[data-stage]', (rows) => rows.map((row) => row.getAttribute('data-stage')));
     expect(stages).toEqual(expect.arrayContaining(['ingest', `${streamPrefix}sluice-transform`, `${streamPrefix}sluice-aggregate`, `${streamPrefix}sluice-alerts`]));
     expect(await page.textContent('#connection')).toBe('live');
@@ -164,14 +156,20 @@ describe('dashboard in Chromium on a running pipeline', () => {
     await page.click(`#fleet tr[data-device="${hotDevice}"]`, { timeout: WAIT_MS });
     await page.waitForSelector('#metric option[value="temperature"]', { state: 'attached', timeout: WAIT_MS });
     await page.selectOption('#metric', 'temperature');
-    await page.waitForFunction(`document.querySelector('#device-chart')?.dataset.metric === 'temperature'
-      && Number(document.querySelector('#device-chart')?.dataset.points) >= 8
-      && /^\\d+ windows of 5 s$/.test(document.querySelector('#window-info')?.textContent ?? '')`, undefined, { timeout: WAIT_MS });
+    await page.waitForFunction(chartHasData, { metric: 'temperature', minPoints: 8, windowSeconds: 5 }, { timeout: WAIT_MS });
     expect(await page.textContent('#device-name')).toContain(hotDevice);
-    expect(Number(await page.evaluate(COUNT_SERIES_PIXELS))).toBeGreaterThan(100);
+    // the latest-values series colour (SERIES_COLORS.latest, #1f6fd1) is on the canvas
+    expect(await page.evaluate(countChartPixels, [0x1f, 0x6f, 0xd1] as [number, number, number])).toBeGreaterThan(100);
     const row = await page.textContent(`#fleet tr[data-device="${hotDevice}"]`);
     expect(row).toContain(`${run}-site`);
     expect(row).toMatch(/temperature -?\d/);
+  }, WAIT_MS + 10_000);
+
+  it('places the devices that report a location on the fleet map', async () => {
+    // the tracker's location comes from its newest stored reading (storage processor, PostgreSQL)
+    await page.waitForSelector(`#fleet-map circle:has(title:text-is("${trackerDevice}"))`, { state: 'attached', timeout: WAIT_MS });
+    expect(await page.textContent(`#fleet tr[data-device="${trackerDevice}"] td:nth-child(6)`)).toMatch(/^-?\d+\.\d{4}, -?\d+\.\d{4}$/);
+    expect(await page.locator('#fleet-map circle').count()).toBe(1);
   }, WAIT_MS + 10_000);
 
   it('shows the alert the hot device raised, and acknowledges it with the Ack button', async () => {
@@ -185,6 +183,15 @@ describe('dashboard in Chromium on a running pipeline', () => {
     const alerts = (await request(`${dashboard?.url}api/alerts`)).json<AlertView[]>();
     expect(alerts.find((alert) => alert.alertId === alertId)).toMatchObject({ deviceId: hotDevice, ruleId: 'dashboard-test-hot', state: 'acknowledged', severity: 'critical' });
     expect(alerts.filter((alert) => alert.deviceId === coolDevice)).toEqual([]);
+    // an alert is acknowledged once; the processor refuses a second time, and the API says so
+    const again = await request(`${dashboard?.url}api/alerts/${alertId ?? ''}/ack`, { method: 'POST' });
+    expect({ status: again.status, error: again.json<{ error: string }>().error }).toEqual({ status: 409, error: `alert ${alertId ?? ''} cannot be acknowledged: it is acknowledged` });
+    expect((await request(`${dashboard?.url}api/alerts/alt_unknown/clear`, { method: 'POST' })).status).toBe(404);
+    // Clear closes it: it leaves the list of open and acknowledged alerts
+    await page.click(`#alerts tr[data-alert="${alertId}"] button[data-action="clear"]`);
+    await waitForCount(`#alerts tr[data-alert="${alertId}"]`, 0);
+    const after = (await request(`${dashboard?.url}api/alerts`)).json<AlertView[]>();
+    expect(after.map((alert) => alert.alertId)).not.toContain(alertId);
   }, WAIT_MS + 10_000);
 
   it('shows the malformed message in the dead-letter browser with its reason, and replays it', async () => {
@@ -192,7 +199,7 @@ describe('dashboard in Chromium on a running pipeline', () => {
     await page.waitForSelector(entry, { timeout: WAIT_MS });
     expect(await page.textContent(`${entry} .payload`)).toBe(`{"deviceId":"${coolDevice}","seq":`);
     await page.click(`${entry} button[data-replay]`);
-    await page.waitForFunction(`!(document.querySelector('#dlq-result')?.textContent ?? '').startsWith('replaying')`, undefined, { timeout: WAIT_MS });
+    await page.waitForFunction(replayAnswered, undefined, { timeout: WAIT_MS });
     expect(await page.textContent('#dlq-result')).toMatch(new RegExp(`^replayed 1 record\\(s\\) of ${streamPrefix}telemetry-dlq/\\d+/\\d+ to mqtt devices/${coolDevice}/telemetry$`));
     // published again, it is rejected again: a second entry for the same topic
     await waitForCount(entry, 2);
