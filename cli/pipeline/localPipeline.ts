@@ -8,6 +8,7 @@ import type { Handler } from 'aws-lambda';
 import type { Logger } from 'pino';
 import { errorMessage } from '../../core/errors';
 import { silentLogger } from '../../core/logger';
+import { closeAlertsConnections } from '../../processors/alerts/alertsContext';
 import { closeSharedResources } from '../../processors/shared/processorResources';
 import { IngestPipeline } from '../../ingest/ingestPipeline';
 import { createIngestMetrics } from '../../ingest/ingestMetrics';
@@ -302,6 +303,7 @@ export class LocalPipeline {
     await Promise.allSettled([...this.scheduleRuns]);
     await Promise.allSettled(this.runnerClients.map((client) => client.close()));
     await closeSharedResources();
+    await closeAlertsConnections().catch(() => undefined);
     await this.streams?.close().catch(() => undefined);
     await this.registry?.close().catch(() => undefined);
     this.restoreEnvironment();

@@ -58,7 +58,7 @@ export const UP_DEFAULTS: UpOptions = {
   // a little of everything ingest must refuse or absorb, so the summary has something to show
   faults: { offline: 0.001, duplicate: 0.01, 'malformed-json': 0.002, 'wrong-types': 0.002, 'missing-fields': 0.002 },
   dashboard: true,
-  dashboardPort: 8080,
+  dashboardPort: 8321,
   json: false,
   keyPrefix: 'sluice',
   streamPrefix: '',

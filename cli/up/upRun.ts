@@ -111,7 +111,7 @@ export async function runUp(options: UpOptions, control: UpRunControl): Promise<
     await pipeline.start();
     const figuresSource = { redis, keyPrefix: options.keyPrefix, pgUrl: services.pgUrl, streamBase: services.streamBase, since: Date.now() };
     if (options.dashboard) {
-      dashboard = await startUpDashboard(pipeline, figuresSource, options.dashboardPort).catch((error: unknown) => {
+      dashboard = await startUpDashboard(pipeline, options.dashboardPort).catch((error: unknown) => {
         say(`  dashboard  not started: ${errorMessage(error)}`);
         return undefined;
       });
