@@ -13,7 +13,7 @@
  * - A record that alone exceeds the limit can never be written: RECORD_TOO_LARGE before any
  *   record of the call is sent.
  */
-import { Partitioners } from 'kafkajs';
+import { murmur2 } from './fastMurmur2';
 import type { Message, PartitionMetadata } from 'kafkajs';
 import { SluiceError } from '../../core/errors';
 import type { StreamRecordInput } from '../streamClient';
@@ -81,7 +81,6 @@ export interface PlanOptions {
 }
 
 export function planProduce(records: StreamRecordInput[], options: PlanOptions): ProduceRound[] {
-  const partitionOf = Partitioners.DefaultPartitioner();
   const budget = options.maxBatchBytes - RECORD_BATCH_OVERHEAD;
   // per partition: its batches, each a list of messages with a running byte count
   const batches = new Map<number, Array<{ messages: PlannedMessage[]; bytes: number }>>();
@@ -101,7 +100,8 @@ export function planProduce(records: StreamRecordInput[], options: PlanOptions):
     if (record.headers) message.headers = record.headers;
     // kafkajs would replace a missing timestamp with its own Date.now() anyway; a string keeps 0 as 0.
     if (record.timestamp !== undefined) message.timestamp = String(record.timestamp);
-    const partition = partitionOf({ topic: options.stream, partitionMetadata: options.partitions, message });
+    // Kafka's default partitioner for keyed records (kafkajs computes murmur2 with Long objects: ~9 % of ingest CPU)
+    const partition = (murmur2(key) & 0x7fffffff) % options.partitions.length;
     message.partition = partition;
 
     const list = batches.get(partition) ?? [];
