@@ -32,11 +32,12 @@ interface UpFlags {
   json?: boolean;
   keyPrefix?: string;
   streamPrefix?: string;
+  metricsPort?: string;
 }
 
 const FLAG_OF: Partial<Record<keyof UpOptions, string>> = {
   devices: '--devices', rate: '--rate', durationSeconds: '--duration', seed: '--seed', partitions: '--partitions', kafka: '--kafka', kinesisEndpoint: '--kinesis-endpoint',
-  mqttUrl: '--mqtt-url', redisUrl: '--redis-url', pgUrl: '--pg-url', lakeDir: '--lake-dir', alertRules: '--alert-rules', webhookUrls: '--webhook-urls', dashboardPort: '--dashboard-port',
+  mqttUrl: '--mqtt-url', redisUrl: '--redis-url', pgUrl: '--pg-url', lakeDir: '--lake-dir', alertRules: '--alert-rules', webhookUrls: '--webhook-urls', dashboardPort: '--dashboard-port', metricsPort: '--metrics-port',
 };
 
 export function upOptionsFromFlags(flags: UpFlags, cwd = process.cwd()): UpOptions {
@@ -46,7 +47,7 @@ export function upOptionsFromFlags(flags: UpFlags, cwd = process.cwd()): UpOptio
     devices: flags.devices, rate: flags.rate, durationSeconds: flags.duration, seed: flags.seed, partitions: flags.partitions, kafka: flags.kafka,
     kinesisEndpoint: flags.kinesisEndpoint, mqttUrl: flags.mqttUrl, redisUrl: flags.redisUrl, pgUrl: flags.pg === false ? false : flags.pgUrl,
     lakeDir: flags.lakeDir, alertRules: flags.alertRules, webhookUrls: flags.webhookUrls, dashboard: flags.dashboard === false ? false : undefined,
-    dashboardPort: flags.dashboardPort, json: flags.json, keyPrefix: flags.keyPrefix, streamPrefix: flags.streamPrefix,
+    dashboardPort: flags.dashboardPort, json: flags.json, keyPrefix: flags.keyPrefix, streamPrefix: flags.streamPrefix, metricsPort: flags.metricsPort,
   }, file, (key) => FLAG_OF[key] ?? (configFile ? `${path.basename(configFile)}: ${key}` : key));
 }
 
@@ -71,6 +72,7 @@ export function registerUpCommand(program: Command): void {
     .option('--webhook-urls <urls>', 'comma-separated webhook URLs that receive signed alert notifications')
     .option('--no-dashboard', 'do not serve the web dashboard')
     .option('--dashboard-port <port>', `dashboard port on 127.0.0.1; 0 = any free port (default ${UP_DEFAULTS.dashboardPort})`)
+    .option('--metrics-port <port>', 'serve Prometheus metrics of ingest and every function at http://127.0.0.1:<port>/metrics')
     .option('--json', 'print the summary as JSON (and no live view)')
     .option('--stream-prefix <prefix>', 'prepended to every stream (and function) name, so several pipelines can share one Kafka')
     .option('--key-prefix <prefix>', `prefix of sluice's keys in Redis (default ${UP_DEFAULTS.keyPrefix})`)

@@ -34,6 +34,8 @@ export interface UpOptions {
   faults: Record<string, number>;
   dashboard: boolean;
   dashboardPort: number;
+  /** serve Prometheus metrics (ingest + every function) on 127.0.0.1:<port>; undefined = off */
+  metricsPort: number | undefined;
   json: boolean;
   keyPrefix: string;
   /** prepended to every stream name, so several pipelines can share one Kafka */
@@ -59,6 +61,7 @@ export const UP_DEFAULTS: UpOptions = {
   faults: { offline: 0.001, duplicate: 0.01, 'malformed-json': 0.002, 'wrong-types': 0.002, 'missing-fields': 0.002 },
   dashboard: true,
   dashboardPort: 8321,
+  metricsPort: undefined,
   json: false,
   keyPrefix: 'sluice',
   streamPrefix: '',
@@ -134,6 +137,7 @@ export function resolveUpOptions(flags: Partial<Record<keyof UpOptions, unknown>
     faults,
     dashboard: pick('dashboard') !== false,
     dashboardPort: numberIn(pick('dashboardPort'), where('dashboardPort'), 0, 65535, true),
+    metricsPort: pick('metricsPort') === undefined ? undefined : numberIn(pick('metricsPort'), where('metricsPort'), 0, 65535, true),
     json: pick('json') === true,
     keyPrefix: String(pick('keyPrefix')),
     streamPrefix: streamPrefixOf(pick('streamPrefix'), where('streamPrefix')),

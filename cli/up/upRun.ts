@@ -5,6 +5,8 @@
  */
 import path from 'node:path';
 import Redis from 'ioredis';
+import { Registry } from 'prom-client';
+import { serveMetrics } from '../support/metricsServer';
 import { errorMessage } from '../../core/errors';
 import { createLogger } from '../../core/logger';
 import { startFleet } from '../../simulators/fleet';
@@ -73,6 +75,7 @@ export async function runUp(options: UpOptions, control: UpRunControl): Promise<
   let pipeline: LocalPipeline | undefined;
   let dashboard: { url: string; close(): Promise<void> } | undefined;
   let fleet: Fleet | undefined;
+  let metrics: { url: string; close(): Promise<void> } | undefined;
   try {
     say('sluice up: starting');
     for (const line of services.descriptions) say(`  ${line}`);
@@ -116,6 +119,10 @@ export async function runUp(options: UpOptions, control: UpRunControl): Promise<
         return undefined;
       });
       if (dashboard) say(`  dashboard  ${dashboard.url}`);
+    }
+    if (options.metricsPort !== undefined) {
+      metrics = await serveMetrics(Registry.merge([pipeline.ingestMetrics.registry, pipeline.runtimeMetrics.registry]), options.metricsPort);
+      say(`  metrics    ${metrics.url}`);
     }
     const startedAt = Date.now();
     // the aggregate's counters are totals over every run: report this run's part
@@ -193,6 +200,7 @@ export async function runUp(options: UpOptions, control: UpRunControl): Promise<
   } finally {
     if (fleet) await fleet.stop().catch(() => undefined);
     await dashboard?.close().catch(() => undefined);
+    await metrics?.close().catch(() => undefined);
     await pipeline?.stop().catch((error: unknown) => logger.warn({ err: errorMessage(error) }, 'pipeline stop failed'));
     if (services.ephemeralStream) await forgetRunState(redis, `${options.keyPrefix}-run-${runId}`).catch(() => undefined);
     redis.disconnect();

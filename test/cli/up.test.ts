@@ -5,11 +5,23 @@
  */
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
+import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { testServers } from '../support/servers';
 
 const SLUICE = path.join(__dirname, '../../bin/sluice.js');
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as net.AddressInfo;
+      server.close(() => resolve(port));
+    });
+  });
+}
 
 interface Run {
   code: number | null;
@@ -75,14 +87,22 @@ describe('sluice up', () => {
     for (const stage of summary.stages) expect(stage.errors).toBe(0);
   });
 
-  it('runs on the real Kafka and Mosquitto, and Ctrl-C drains: loss = 0 and a clean exit', async () => {
+  it('runs on the real Kafka and Mosquitto, serves Prometheus metrics, and Ctrl-C drains: loss = 0 and a clean exit', async () => {
     const brokers = testServers.kafkaBrokers.join(',');
-    const run = await runSluice(['up', '--duration', '0', '--devices', '10', '--rate', '60', '--json', '--no-dashboard', '--kafka', brokers, '--mqtt-url', testServers.mqttUrl, '--lake-dir', lakeDir, '--key-prefix', `sluice-up-test-k-${process.pid}`, '--stream-prefix', `up-test-${process.pid}-${Date.now().toString(36)}-`], { interruptAfterMs: 12_000 });
+    const metricsPort = await freePort();
+    let scraped = '';
+    const scrape = setTimeout(() => {
+      void fetch(`http://127.0.0.1:${metricsPort}/metrics`).then(async (response) => (scraped = await response.text())).catch(() => undefined);
+    }, 9000);
+    const run = await runSluice(['up', '--metrics-port', String(metricsPort), '--duration', '0', '--devices', '10', '--rate', '60', '--json', '--no-dashboard', '--kafka', brokers, '--mqtt-url', testServers.mqttUrl, '--lake-dir', lakeDir, '--key-prefix', `sluice-up-test-k-${process.pid}`, '--stream-prefix', `up-test-${process.pid}-${Date.now().toString(36)}-`], { interruptAfterMs: 12_000 });
     expect(run.code).toBe(0);
     const summary = JSON.parse(run.stdout) as Summary;
     expect(summary.readings.ackedValid).toBeGreaterThan(100);
     expect(summary.loss.missing).toBe(0);
     expect(summary.figures.aggregate.readings).toBe(summary.readings.ackedValid);
+    clearTimeout(scrape);
+    expect(scraped).toMatch(/sluice_ingest_readings_produced_total\{source="mqtt"\} [1-9]/);
+    expect(scraped).toMatch(/sluice_runtime_records_read_total\{function="up-test-[^"]*sluice-aggregate",partition="\d+"\} [1-9]/);
   });
 
   it('refuses bad configuration before anything starts, naming the setting', async () => {
