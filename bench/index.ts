@@ -29,6 +29,8 @@ const suites: Record<string, SuiteLoader> = {
   schemas: () => (require('./schemas') as { schemasBench: BenchSuite }).schemasBench,
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   processors: () => (require('./processors') as { processorsBench: BenchSuite }).processorsBench,
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  e2e: () => (require('./e2e') as { e2eBench: BenchSuite }).e2eBench,
 };
 
 async function main(): Promise<void> {
