@@ -25,11 +25,12 @@ export function buildProgram(): Command {
       'after',
       `
 Quick start:
-  npm install && npm start     start the local infrastructure (Kafka, kinesalite, Mosquitto,
-                               Redis, PostgreSQL) and print its status
-  npm test                     type check, lint, then run the tests against those servers
+  npm install && npm start     the whole pipeline for 60 s (sluice up): simulated devices,
+                               live view, dashboard, and a summary that checks loss = 0
+  npm test                     type check, lint, then run the tests against the real servers
 
 Examples:
+  sluice up --duration 0       the pipeline until Ctrl-C (embedded parts; --kafka for real Kafka)
   sluice infra status          what runs, and how to start what does not
   sluice infra up --only kafka,kinesis
   sluice infra down`,
