@@ -4,9 +4,8 @@
  * (lua/putSchemaVersion-5.lua) run by EVALSHA, so id allocation (INCR) and the version append are
  * atomic and refused if the subject changed since the caller checked compatibility.
  */
+import { readProjectAsset } from '../core/projectAssets';
 import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
-import path from 'node:path';
 import { Redis } from 'ioredis';
 import { SluiceError, errorMessage, isSluiceError } from '../core/errors';
 import type { PutVersionRequest, PutVersionResult, SchemaStore } from './schemaStore';
@@ -30,7 +29,7 @@ export function schemaRegistryKeys(prefix: string = DEFAULT_SCHEMA_KEY_PREFIX) {
   };
 }
 
-const PUT_VERSION_SCRIPT = readFileSync(path.join(__dirname, 'lua', 'putSchemaVersion-5.lua'), 'utf8');
+const PUT_VERSION_SCRIPT = readProjectAsset('schemas/lua/putSchemaVersion-5.lua');
 const PUT_VERSION_SHA = createHash('sha1').update(PUT_VERSION_SCRIPT).digest('hex');
 
 export interface RedisSchemaStoreOptions {

@@ -6,6 +6,7 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { errorMessage } from '../core/errors';
+import { readProjectAsset } from '../core/projectAssets';
 import type { AvroSchema } from './avroSchema';
 import { parseSchemaText } from './avroSchema';
 import type { Aggregate, Alert, DeadLetter, EnrichedReading, TelemetryReading } from './records';
@@ -50,7 +51,14 @@ export function loadSchemaFile(filePath: string): AvroSchema {
 /** The schema of one of sluice's subjects, from schemas/avro/<RecordName>.avsc. */
 export function loadSluiceSchema(subject: SluiceSubject): AvroSchema {
   const recordName = subject.slice(subject.lastIndexOf('.') + 1);
-  return loadSchemaFile(path.join(SCHEMA_DIR, `${recordName}.avsc`));
+  const relative = `schemas/avro/${recordName}.avsc`;
+  let text: string;
+  try {
+    text = readProjectAsset(relative);
+  } catch (error) {
+    throw new SchemaRegistryError('SCHEMA_INVALID', undefined, `${relative}: cannot read schema file: ${errorMessage(error)}`, error);
+  }
+  return parseSchemaText(text, path.join(SCHEMA_DIR, `${recordName}.avsc`));
 }
 
 /** Registers every sluice schema (idempotent) and returns the ids by subject. */

@@ -91,7 +91,8 @@ class SamTemplateBuilder {
     return {
       Type: 'AWS::Serverless::Function',
       // sam build bundles the TypeScript handler file as it is (no compile step of ours).
-      Metadata: { BuildMethod: 'esbuild', BuildProperties: { Format: 'cjs', Target: 'es2022', Sourcemap: true, EntryPoints: [parseHandlerSpec(handler).file] } },
+      // External: @datadog/sketches-js requires protobufjs (its dev dependency) only to serialize sketches, which sluice never does
+      Metadata: { BuildMethod: 'esbuild', BuildProperties: { Format: 'cjs', Target: 'es2022', Sourcemap: true, External: ['protobufjs/minimal'], EntryPoints: [parseHandlerSpec(handler).file] } },
       Properties: {
         FunctionName: name,
         Handler: lambdaHandlerName(handler),

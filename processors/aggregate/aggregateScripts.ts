@@ -4,16 +4,14 @@
  * lua/aggregateCommon.lua are prepended. The batch script runs under the runtime's exactly-once
  * guard; the timer's and the outbox's scripts are plain ones.
  */
-import { readFileSync } from 'node:fs';
-import path from 'node:path';
+import { readProjectAsset } from '../../core/projectAssets';
 import type { GuardedScript } from '../../runtime/exactlyOnce/guardedScript';
 import { guardedScript } from '../../runtime/exactlyOnce/guardedScript';
 import type { RedisConnection } from '../../runtime/redis/scriptLoader';
 
-const LUA_DIR = path.join(__dirname, 'lua');
 
 function lua(name: string): string {
-  return readFileSync(path.join(LUA_DIR, `${name}.lua`), 'utf8');
+  return readProjectAsset(`processors/aggregate/lua/${name}.lua`);
 }
 
 let batchScript: GuardedScript | undefined;

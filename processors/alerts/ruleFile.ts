@@ -4,7 +4,8 @@
  * reported at once in one ConfigError. The parsed file is cached by path and modification
  * time, so a warm worker re-reads the file only after it changed.
  */
-import { readFileSync, statSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import { readProjectAsset } from '../../core/projectAssets';
 import path from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { ConfigError, errorMessage } from '../../core/errors';
@@ -251,6 +252,8 @@ const cache = new Map<string, { mtimeMs: number; size: number; rules: RuleSet }>
 
 /** The rules in `file`, parsed again only when the file changed. */
 export function loadRuleSet(file: string): RuleSet {
+  // the default rules ship with the code: inside a bundle they are embedded, not beside it
+  if (file === DEFAULT_RULES_FILE && !existsSync(file)) return parseRuleSet(readProjectAsset('processors/alerts/default-rules.yaml'), file);
   let stats;
   try {
     stats = statSync(file);

@@ -5,12 +5,10 @@
  * the state, alert records, indexes and outbox entries together. Callers read, evaluate and
  * commit in a loop until the commit is not a conflict.
  */
-import { readFileSync } from 'node:fs';
-import path from 'node:path';
+import { readProjectAsset } from '../../core/projectAssets';
 import { SluiceError } from '../../core/errors';
 import { isCanonicalPosition } from '../../runtime/redis/positionOrder';
 import type { RedisConnection } from '../../runtime/redis/scriptLoader';
-import { SCRIPT_DIR } from '../../runtime/redis/scriptLoader';
 import type { DeviceInfo, EntityState } from './entityState';
 import { emptyEntityState } from './entityState';
 
@@ -21,14 +19,13 @@ export interface StoredEntity {
   state: EntityState;
 }
 
-const SCRIPT_FILE = path.join(__dirname, 'scripts', 'alertsCommit-var.lua');
 const COMMAND = 'sluiceAlertsCommit';
 
 let scriptText: string | undefined;
 
 /** The script with the runtime's position comparison included (the same Lua the exactly-once guard uses). */
 function script(): string {
-  scriptText ??= readFileSync(SCRIPT_FILE, 'utf8').replace(/^-- @include "([A-Za-z]+)"[ \t]*$/gm, (_line, name: string) => readFileSync(path.join(SCRIPT_DIR, 'includes', `${name}.lua`), 'utf8'));
+  scriptText ??= readProjectAsset('processors/alerts/scripts/alertsCommit-var.lua').replace(/^-- @include "([A-Za-z]+)"[ \t]*$/gm, (_line, name: string) => readProjectAsset(`runtime/redis/scripts/includes/${name}.lua`));
   return scriptText;
 }
 

@@ -18,9 +18,8 @@
  * The scripts touch several devices' keys at once, so the window needs one Redis (or keys in
  * one Cluster slot); like every processor key it sits under SLUICE_KEY_PREFIX.
  */
+import { readProjectAsset } from '../../core/projectAssets';
 import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
-import path from 'node:path';
 import type Redis from 'ioredis';
 
 export interface DedupeWindowOptions {
@@ -37,13 +36,12 @@ export const DEFAULT_DEDUPE_TTL_MS = 24 * 3600 * 1000;
 /** Readings per script call: bounds how long one call holds Redis. */
 const CHUNK = 1000;
 
-const SCRIPT_DIR = path.join(__dirname, 'scripts');
 let scripts: { find: string; mark: string } | undefined;
 
 function loadScripts(): { find: string; mark: string } {
   scripts ??= {
-    find: readFileSync(path.join(SCRIPT_DIR, 'findEmitted-var.lua'), 'utf8'),
-    mark: readFileSync(path.join(SCRIPT_DIR, 'markEmitted-var.lua'), 'utf8'),
+    find: readProjectAsset('processors/transform/scripts/findEmitted-var.lua'),
+    mark: readProjectAsset('processors/transform/scripts/markEmitted-var.lua'),
   };
   return scripts;
 }

@@ -7,10 +7,10 @@
  * `-- @include "name"` lines pull in scripts/includes/name.lua (shared helpers such as the
  * position order), so a helper exists once in Lua as `keys.ts` makes keys exist once in TS.
  */
-import { readFileSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import type { ChainableCommander, Cluster, Redis } from 'ioredis';
 import { SluiceError } from '../../core/errors';
+import { listProjectAssets, readProjectAsset } from '../../core/projectAssets';
 
 /** A single Redis or a Cluster: every key a script touches shares one hash tag (keys.ts). */
 export type RedisConnection = Redis | Cluster;
@@ -58,6 +58,8 @@ export interface LuaScript {
 }
 
 export const SCRIPT_DIR = path.join(__dirname, 'scripts');
+/** SCRIPT_DIR as a project path (core/projectAssets) */
+const SCRIPT_ASSETS = 'runtime/redis/scripts';
 const FILE_NAME = /^([A-Za-z]+)-(\d+|var)\.lua$/;
 const INCLUDE = /^-- @include "([A-Za-z]+)"[ \t]*$/gm;
 
@@ -66,7 +68,7 @@ let loaded: ReadonlyMap<ScriptName, LuaScript> | undefined;
 function withIncludes(lua: string, file: string): string {
   return lua.replace(INCLUDE, (_line, name: string) => {
     try {
-      return readFileSync(path.join(SCRIPT_DIR, 'includes', `${name}.lua`), 'utf8');
+      return readProjectAsset(`${SCRIPT_ASSETS}/includes/${name}.lua`);
     } catch (error) {
       throw new SluiceError('CONFIG_INVALID', `${file}: cannot include "${name}"`, { cause: error });
     }
@@ -77,7 +79,7 @@ function withIncludes(lua: string, file: string): string {
 export function luaScripts(): ReadonlyMap<ScriptName, LuaScript> {
   if (loaded) return loaded;
   const scripts = new Map<ScriptName, LuaScript>();
-  for (const file of readdirSync(SCRIPT_DIR)) {
+  for (const file of listProjectAssets(SCRIPT_ASSETS)) {
     if (!file.endsWith('.lua')) continue;
     const match = FILE_NAME.exec(file);
     const name = match?.[1];
@@ -89,7 +91,7 @@ export function luaScripts(): ReadonlyMap<ScriptName, LuaScript> {
     if ((expected === 'var' ? undefined : expected) !== numberOfKeys) {
       throw new SluiceError('CONFIG_INVALID', `${file}: the catalog expects ${expected} keys`);
     }
-    scripts.set(name as ScriptName, { name, numberOfKeys, lua: withIncludes(readFileSync(path.join(SCRIPT_DIR, file), 'utf8'), file) });
+    scripts.set(name as ScriptName, { name, numberOfKeys, lua: withIncludes(readProjectAsset(`${SCRIPT_ASSETS}/${file}`), file) });
   }
   for (const name of Object.keys(KEY_COUNTS)) {
     if (!scripts.has(name as ScriptName)) throw new SluiceError('CONFIG_INVALID', `script ${name} has no file in ${SCRIPT_DIR}`);

@@ -21,7 +21,7 @@ const run = promisify(execFile);
 interface DeployedEntry {
   entry: string;
   exportName: string;
-  buildProperties: { Format: 'cjs' | 'esm'; Target: string; Sourcemap: boolean };
+  buildProperties: { Format: 'cjs' | 'esm'; Target: string; Sourcemap: boolean; External?: string[] };
 }
 
 function deployedEntries(): DeployedEntry[] {
@@ -37,12 +37,7 @@ function deployedEntries(): DeployedEntry[] {
 }
 
 describe('handlers bundled as sam build bundles them', () => {
-  // KNOWN DEFECT, recorded rather than hidden: every handler reads Lua scripts, .avsc schemas or
-  // the default rules from files next to its source (__dirname), which an esbuild bundle does not
-  // carry, so no bundled handler loads yet and `sam deploy` of infra/aws would not run. These
-  // tests are marked `failing`: jest reports them as passing only while they fail, and as a
-  // failure the day bundles load — then drop `.failing`.
-  it.failing.each(deployedEntries().map((entry) => [`${entry.entry}#${entry.exportName}`, entry] as const))('%s loads from a directory holding only its bundle', async (_name, { entry, exportName, buildProperties }) => {
+  it.each(deployedEntries().map((entry) => [`${entry.entry}#${entry.exportName}`, entry] as const))('%s loads from a directory holding only its bundle', async (_name, { entry, exportName, buildProperties }) => {
     const outdir = mkdtempSync(path.join(os.tmpdir(), 'sluice-bundle-'));
     try {
       const built = await build({
@@ -52,6 +47,7 @@ describe('handlers bundled as sam build bundles them', () => {
         format: buildProperties.Format,
         target: buildProperties.Target,
         sourcemap: buildProperties.Sourcemap,
+        external: buildProperties.External ?? [],
         outdir,
         logLevel: 'silent',
       }).then(() => 'built', (error: { errors?: Array<{ text: string }> }) => `build failed: ${(error.errors ?? []).map((problem) => problem.text).join('; ')}`);
