@@ -14,7 +14,7 @@ import { LocalPipeline } from '../pipeline/localPipeline';
 import type { PipelineStats } from '../pipeline/localPipeline';
 import { LatencyProbe } from '../up/latencyProbe';
 import type { LatencySummary } from '../up/latencyProbe';
-import { checkLoss } from '../up/lossCheck';
+import { waitUntilStored } from '../up/lossCheck';
 import type { LossCheck } from '../up/lossCheck';
 import { UP_DEFAULTS } from '../up/upOptions';
 import type { UpOptions } from '../up/upOptions';
@@ -173,19 +173,14 @@ export async function runLoadtest(options: LoadtestOptions, projectRoot: string,
       sampling = sampling.then(sample).catch((error: unknown) => logger.warn({ err: errorMessage(error) }, 'sample failed'));
     }, 1000);
     const report = await fleet.finished;
-    const drainStarted = Date.now();
-    let loss = await checkLoss(fleet.ledger, { pgUrl: services.pgUrl, lakeDir }, firstSeq);
-    while (loss.missing > 0 && Date.now() - drainStarted < 120_000) {
-      await new Promise((resolve) => setTimeout(resolve, 1000));
-      loss = await checkLoss(fleet.ledger, { pgUrl: services.pgUrl, lakeDir }, firstSeq);
-    }
+    const { loss, seconds: drainSeconds } = await waitUntilStored(fleet.ledger, { pgUrl: services.pgUrl, lakeDir }, firstSeq, 120_000);
     clearInterval(probeTimer.timer);
     await sampling;
     probe.stop();
     return {
       options, parts: services.descriptions, startedAt: new Date(startedAt).toISOString(),
       fleet: { sent: report.sent, acked: report.acked, failed: report.failed, achievedRate: report.achievedRate, latencyMs: report.latencyMs },
-      latencyMs: probe.summary(), samples, phases: summarizePhases(samples, consumers), loss, drainSeconds: (Date.now() - drainStarted) / 1000,
+      latencyMs: probe.summary(), samples, phases: summarizePhases(samples, consumers), loss, drainSeconds,
     };
   } finally {
     if (probeTimer.timer) clearInterval(probeTimer.timer);

@@ -57,3 +57,17 @@ export async function checkLoss(ledger: AckLedger, storage: { pgUrl?: string; la
   const lake = new Set((await readLake(storage.lakeDir)).map((reading) => `${reading.deviceId}/${reading.seq}`));
   return check(ledger, (deviceId, seq) => lake.has(`${deviceId}/${seq}`), 'lake');
 }
+
+/**
+ * Drain: checks once a second until storage holds every acked reading or `deadlineMs` passes,
+ * and returns the last check (what is still missing, if anything) and how long it took.
+ */
+export async function waitUntilStored(ledger: AckLedger, storage: { pgUrl?: string; lakeDir: string }, firstSeq: number, deadlineMs: number): Promise<{ loss: LossCheck; seconds: number }> {
+  const started = Date.now();
+  let loss = await checkLoss(ledger, storage, firstSeq);
+  while (loss.missing > 0 && Date.now() - started < deadlineMs) {
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+    loss = await checkLoss(ledger, storage, firstSeq);
+  }
+  return { loss, seconds: (Date.now() - started) / 1000 };
+}

@@ -17,7 +17,7 @@ import { LocalPipeline } from '../pipeline/localPipeline';
 import type { PipelineStats } from '../pipeline/localPipeline';
 import { LiveView } from './liveView';
 import type { LiveSnapshot } from './liveView';
-import { checkLoss } from './lossCheck';
+import { waitUntilStored } from './lossCheck';
 import type { LossCheck } from './lossCheck';
 import type { UpOptions } from './upOptions';
 import { startUpServices } from './upServices';
@@ -158,18 +158,15 @@ export async function runUp(options: UpOptions, control: UpRunControl): Promise<
     say(stopped === 'interrupted' ? 'sluice up: stopping: devices off, draining the pipeline (Ctrl-C again to quit at once)' : 'sluice up: devices done; draining the pipeline');
 
     // Drain: storage must hold every acked reading; give up after a deadline and report what is missing.
-    const drainStarted = Date.now();
-    let loss = await checkLoss(fleet.ledger, { pgUrl: services.pgUrl, lakeDir }, firstSeq);
-    while (loss.missing > 0 && Date.now() - drainStarted < DRAIN_DEADLINE_MS) {
-      await Promise.race([new Promise((resolve) => setTimeout(resolve, 1000)), control.stopRequested]);
-      loss = await checkLoss(fleet.ledger, { pgUrl: services.pgUrl, lakeDir }, firstSeq);
-    }
+    // (A second Ctrl-C quits at once, so the drain need not watch for it.)
+    const drained = await waitUntilStored(fleet.ledger, { pgUrl: services.pgUrl, lakeDir }, firstSeq, DRAIN_DEADLINE_MS);
+    const loss = drained.loss;
     // the last readings' aggregates become visible shortly after they are stored
     await new Promise((resolve) => setTimeout(resolve, 1500));
     clearInterval(viewTimer);
     probe.stop();
     await draw().catch(() => undefined);
-    const drainSeconds = (Date.now() - drainStarted) / 1000;
+    const drainSeconds = drained.seconds;
     const stats = await pipeline.stats();
     figures = sinceStart(await collectUpFigures(figuresSource), figuresAtStart);
     const aggregate = stats.stages.find((stage) => stage.name.endsWith('sluice-aggregate'));

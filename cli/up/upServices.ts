@@ -4,8 +4,7 @@
  * no Redis answers). PostgreSQL is used when it answers; without it storage writes lake files
  * only and says so.
  */
-import { Client } from 'pg';
-import { errorMessage } from '../../core/errors';
+import { probePostgres } from '../../infra/probes';
 import { startEmbeddedKinesis } from '../../infra/embedded/embeddedKinesis';
 import { startEmbeddedMqttBroker } from '../../infra/embedded/embeddedMqttBroker';
 import { ensureRedis } from '../../infra/embedded/ensureRedis';
@@ -27,20 +26,6 @@ export interface UpServices {
   /** true when the stream lives only as long as this process (embedded kinesalite) */
   ephemeralStream: boolean;
   close(): Promise<void>;
-}
-
-async function pgAnswers(url: string): Promise<{ ok: true } | { ok: false; detail: string }> {
-  const client = new Client({ connectionString: url, connectionTimeoutMillis: 2000 });
-  client.on('error', () => undefined);
-  try {
-    await client.connect();
-    await client.query('SELECT 1');
-    return { ok: true };
-  } catch (error) {
-    return { ok: false, detail: errorMessage(error) };
-  } finally {
-    await client.end().catch(() => undefined);
-  }
 }
 
 export async function startUpServices(options: UpOptions): Promise<UpServices> {
@@ -91,7 +76,7 @@ export async function startUpServices(options: UpOptions): Promise<UpServices> {
     let pgUrl: string | undefined;
     if (options.pgUrl !== false) {
       const candidate = options.pgUrl ?? DEFAULT_PG_URL;
-      const answer = await pgAnswers(candidate);
+      const answer = await probePostgres(candidate, 2000);
       if (answer.ok) {
         pgUrl = candidate;
         descriptions.push(`PostgreSQL ${candidate}`);

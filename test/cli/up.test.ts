@@ -5,23 +5,13 @@
  */
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import { findFreePort } from '../../infra/ports';
 import { testServers } from '../support/servers';
 
 const SLUICE = path.join(__dirname, '../../bin/sluice.js');
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 interface Run {
   code: number | null;
@@ -89,7 +79,7 @@ describe('sluice up', () => {
 
   it('runs on the real Kafka and Mosquitto, serves Prometheus metrics, and Ctrl-C drains: loss = 0 and a clean exit', async () => {
     const brokers = testServers.kafkaBrokers.join(',');
-    const metricsPort = await freePort();
+    const metricsPort = await findFreePort();
     let scraped = '';
     const scrape = setTimeout(() => {
       void fetch(`http://127.0.0.1:${metricsPort}/metrics`).then(async (response) => (scraped = await response.text())).catch(() => undefined);
