@@ -4,6 +4,7 @@ import Redis from 'ioredis';
 import { isAvroPayload, validateAvroTelemetry } from '../../ingest/avroTelemetry';
 import { DEFAULT_MAX_PAYLOAD_BYTES, validateTelemetry } from '../../ingest/telemetryValidation';
 import { AvroCodec } from '../../schemas/avroCodec';
+import { AVRO_LONG_MAX } from '../../schemas/avroSchema';
 import type { TelemetryReading } from '../../schemas/records';
 import { RedisSchemaStore } from '../../schemas/redisSchemaStore';
 import { SchemaRegistry } from '../../schemas/schemaRegistry';
@@ -26,7 +27,8 @@ const validReading: fc.Arbitrary<TelemetryReading> = fc.record({
   deviceId: fc.string({ minLength: 1, maxLength: 40 }).filter((id) => !id.includes('/')),
   deviceType: fc.string({ minLength: 1, maxLength: 30 }),
   eventTime: fc.integer({ min: 0, max: 4_102_444_800_000 }),
-  seq: fc.maxSafeNat(),
+  // the devices' Avro encoder is avsc's: longs up to AVRO_LONG_MAX (schemas/avroSchema.ts)
+  seq: fc.integer({ min: 0, max: AVRO_LONG_MAX }),
   metrics: fc.dictionary(fc.string({ minLength: 1, maxLength: 12 }).filter((name) => name !== '__proto__'), finite, { maxKeys: 6 }),
   location: fc.option(fc.record({ lat: fc.double({ min: -90, max: 90, noNaN: true }).map(noMinusZero), lon: fc.double({ min: -180, max: 180, noNaN: true }).map(noMinusZero), alt: fc.option(finite) })),
   battery: fc.option(fc.double({ min: 0, max: 100, noNaN: true }).map(noMinusZero)),
