@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { registerAlertsCommand } from './alerts';
+import { registerChaosCommand } from './chaos';
 import { registerCheckpointsCommand } from './checkpoints';
 import { registerDashboardCommand } from './dashboard';
 import { registerDevicesCommand } from './devices';
@@ -22,6 +23,7 @@ export const commandRegistrations: ReadonlyArray<(program: Command) => void> = [
   registerSimulateCommand,
   registerIngestCommand,
   registerLoadtestCommand,
+  registerChaosCommand,
   registerCheckpointsCommand,
   registerDlqCommand,
   registerQueryCommand,

@@ -7,16 +7,21 @@
 import path from 'node:path';
 import type { Command } from 'commander';
 import { Option } from 'commander';
+import { SluiceError, isSluiceError } from '../../core/errors';
 import { createLogger } from '../../core/logger';
+import { loadHandler } from '../../runtime/invoke/loadHandler';
 import { loadMappingFile, mappingFromCliFlags, mergeMapping } from '../../runtime/mapping/mappingSources';
 import { describeMappingOptions } from '../../runtime/mapping/mappingOptions';
 import { resolveMappingConfig } from '../../runtime/mapping/mappingConfig';
 import type { MappingConfig } from '../../runtime/mapping/mappingTypes';
 import { MappingRunner } from '../../runtime/runner/mappingRunner';
 import { openStreamClient } from '../../streams/openStreamClient';
-import { parseStreamAddress } from '../../streams/streamAddress';
+import { formatStreamAddress, parseStreamAddress } from '../../streams/streamAddress';
+import type { StreamAddress } from '../../streams/streamAddress';
 import { connectRedis, redisUrlFrom } from '../support/redisConnection';
 import { serveMetrics } from '../support/metricsServer';
+import { REDIS_URL, integerSetting, logLevelSetting, portSetting, serverUrl } from '../support/serverAddresses';
+import { redisCheck, requireServersAnswer, streamServerCheck } from '../support/serverChecks';
 
 interface RunFlags extends Record<string, unknown> {
   config?: string;
@@ -24,6 +29,7 @@ interface RunFlags extends Record<string, unknown> {
   workerId?: string;
   metricsPort?: string;
   leaseDurationMs?: string;
+  sessionTimeoutMs?: string;
   logLevel?: string;
 }
 
@@ -35,6 +41,45 @@ export function mappingFromRunFlags(flags: RunFlags): MappingConfig {
   return resolveMappingConfig(merged, flags.config ? path.basename(flags.config) : 'command line');
 }
 
+interface RunSettings {
+  leaseDurationMs: number;
+  metricsPort: number | undefined;
+  logLevel: string;
+}
+
+/** The flags that are not mapping settings, checked with the mapping, before anything starts. */
+function runSettingsFromFlags(flags: RunFlags): RunSettings {
+  return {
+    leaseDurationMs: integerSetting(flags.leaseDurationMs ?? '10000', '--lease-duration-ms', 1, 86_400_000),
+    metricsPort: flags.metricsPort === undefined ? undefined : portSetting(flags.metricsPort, '--metrics-port', { allowAny: true }),
+    logLevel: logLevelSetting(flags.logLevel ?? 'info', '--log-level'),
+  };
+}
+
+/** --redis-url, else $SLUICE_REDIS_URL, else the local default; errors name the one that was used. */
+function redisSetting(flag: string | undefined): { url: string; setting: string } {
+  const setting = flag !== undefined ? '--redis-url' : process.env.SLUICE_REDIS_URL ? '$SLUICE_REDIS_URL' : '--redis-url (default)';
+  return { url: serverUrl(redisUrlFrom(flag), setting, REDIS_URL), setting };
+}
+
+const camelCase = (flag: string): string => flag.replace(/-([a-z])/g, (_, letter: string) => letter.toUpperCase());
+
+/** Like AWS CreateEventSourceMapping: a mapping to a stream that does not exist is refused, before anything runs. */
+async function requireSourceStream(source: StreamAddress, setting: string): Promise<void> {
+  // no logger: the client library's own retries and warnings would come before the one error
+  const client = openStreamClient(source);
+  try {
+    await client.listPartitions(source.stream);
+  } catch (error) {
+    if (!isSluiceError(error, 'STREAM_NOT_FOUND')) throw error;
+    throw new SluiceError('STREAM_NOT_FOUND', `the source stream "${source.stream}" (${setting}) does not exist on ${formatStreamAddress(source).replace(/\/[^/]*$/, '')}`, {
+      hint: 'create it first (the producer, `sluice up` or your infrastructure does), or fix the name',
+    });
+  } finally {
+    await client.close().catch(() => undefined);
+  }
+}
+
 export function registerRunCommand(program: Command): void {
   const command = program
     .command('run')
@@ -43,6 +88,7 @@ export function registerRunCommand(program: Command): void {
     .option('--redis-url <url>', 'Redis for Kinesis leases and tumbling-window state (default $SLUICE_REDIS_URL or redis://127.0.0.1:6379)')
     .option('--worker-id <id>', 'this worker\'s name in the lease table (default: random)')
     .option('--lease-duration-ms <ms>', 'Kinesis: how long a shard lease holds without renewal before another worker may take it (KCL failover time)', '10000')
+    .option('--session-timeout-ms <ms>', 'Kafka: how long the consumer group waits for a worker that stopped heartbeating before its partitions go to another (failover time; the broker allows 6000..1800000 by default)', '30000')
     .option('--metrics-port <port>', 'serve Prometheus metrics at http://127.0.0.1:<port>/metrics')
     .option('--log-level <level>', 'pino log level on stderr', 'info');
   for (const option of describeMappingOptions()) {
@@ -60,18 +106,33 @@ Ctrl-C drains: in-flight batches finish and are checkpointed, then the worker ex
 
   command.action(async (flags: RunFlags) => {
     const mapping = mappingFromRunFlags(flags);
-    const logger = createLogger({ level: flags.logLevel, component: 'run' });
+    const settings = runSettingsFromFlags(flags);
     const source = parseStreamAddress(mapping.Source);
-    const client = openStreamClient(source, { logger, clientId: `sluice-${mapping.FunctionName}` });
     const destinationAddress = mapping.DestinationConfig?.OnFailure.Destination;
-    const destinationClient = destinationAddress ? openStreamClient(destinationAddress, { logger }) : undefined;
     const needsRedis = source.kind === 'kinesis' || mapping.TumblingWindowInSeconds > 0;
-    const redis = needsRedis ? await connectRedis(redisUrlFrom(flags.redisUrl)) : undefined;
+    const redisUrl = needsRedis ? redisSetting(flags.redisUrl) : undefined;
+    // Before anything connects: the handler loads (a missing file or export is a configuration
+    // error), every named server answers, and the source stream exists (AWS refuses a mapping
+    // to a missing stream too).
+    loadHandler(mapping.Function.Handler, process.cwd());
+    const nameOf = (flag: string, key: string): string => (flags[camelCase(flag)] !== undefined || !flags.config ? `--${flag}` : `${path.basename(flags.config)}: ${key}`);
+    const sourceSetting = nameOf('source', 'Source');
+    await requireServersAnswer([
+      streamServerCheck(source, sourceSetting),
+      destinationAddress ? streamServerCheck(parseStreamAddress(destinationAddress), nameOf('on-failure', 'DestinationConfig.OnFailure.Destination')) : undefined,
+      redisUrl ? redisCheck(redisUrl.url, redisUrl.setting) : undefined,
+    ]);
+    await requireSourceStream(source, sourceSetting);
+
+    const logger = createLogger({ level: settings.logLevel, component: 'run' });
+    const client = openStreamClient(source, { logger, clientId: `sluice-${mapping.FunctionName}` });
+    const destinationClient = destinationAddress ? openStreamClient(destinationAddress, { logger }) : undefined;
+    const redis = redisUrl ? await connectRedis(redisUrl.url) : undefined;
     const runner = new MappingRunner({
-      mapping, client, redis, workerId: flags.workerId, logger, leaseDurationMs: Number(flags.leaseDurationMs ?? 10_000),
+      mapping, client, redis, workerId: flags.workerId, logger, leaseDurationMs: settings.leaseDurationMs, sessionTimeoutMs: Number(flags.sessionTimeoutMs ?? 30_000),
       destination: destinationClient && destinationAddress ? { client: destinationClient, stream: parseStreamAddress(destinationAddress).stream } : undefined,
     });
-    const metricsServer = flags.metricsPort ? await serveMetrics(runner.metrics.registry, Number(flags.metricsPort)) : undefined;
+    const metricsServer = settings.metricsPort === undefined ? undefined : await serveMetrics(runner.metrics.registry, settings.metricsPort);
     await runner.start();
     console.error(`sluice run: ${mapping.FunctionName} on ${mapping.Source} as ${runner.workerId}${metricsServer ? `, metrics at ${metricsServer.url}` : ''}; Ctrl-C to drain and stop`);
     await new Promise<void>((resolve) => {

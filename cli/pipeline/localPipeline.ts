@@ -4,7 +4,6 @@
  * runtime `sluice run` uses, so the same semantics), and the scheduled functions on timers.
  * Processors read their settings from the environment, as on Lambda; this sets it.
  */
-import type { Handler } from 'aws-lambda';
 import type { Logger } from 'pino';
 import { errorMessage } from '../../core/errors';
 import { silentLogger } from '../../core/logger';
@@ -14,7 +13,6 @@ import { IngestPipeline } from '../../ingest/ingestPipeline';
 import { createIngestMetrics } from '../../ingest/ingestMetrics';
 import type { IngestMetrics } from '../../ingest/ingestMetrics';
 import { MqttIngest } from '../../ingest/mqttIngest';
-import { loadHandler } from '../../runtime/invoke/loadHandler';
 import { resolveMappingConfig } from '../../runtime/mapping/mappingConfig';
 import type { MappingConfig, MappingInput } from '../../runtime/mapping/mappingTypes';
 import { createRuntimeMetrics } from '../../runtime/metrics/runtimeMetrics';
@@ -28,7 +26,9 @@ import { registerSluiceSchemas } from '../../schemas/sluiceSchemas';
 import { openStreamClient } from '../../streams/openStreamClient';
 import { parseStreamAddress } from '../../streams/streamAddress';
 import type { StreamClient } from '../../streams/streamClient';
-import { PIPELINE_FUNCTIONS, PIPELINE_STREAMS, SCHEDULED_FUNCTIONS, pipelineMappingInputs, streamAddress, streamName } from './pipelineSpec';
+import { ScheduledFunctions } from './scheduledFunctions';
+import type { ScheduleStats } from './scheduledFunctions';
+import { PIPELINE_FUNCTIONS, PIPELINE_STREAMS, pipelineMappingInputs, streamAddress, streamName } from './pipelineSpec';
 import type { PipelineFunction, PipelineStream, PipelineStreamsAt } from './pipelineSpec';
 
 export interface LocalPipelineOptions extends PipelineStreamsAt {
@@ -72,7 +72,7 @@ export interface StageStats {
 export interface PipelineStats {
   ingest: { received: number; produced: number; rejected: Record<string, number>; inFlight: number; acked: number };
   stages: StageStats[];
-  scheduled: Record<string, { runs: number; failures: number; lastError?: string }>;
+  scheduled: ScheduleStats;
 }
 
 type Labels = Partial<Record<string, string | number>>;
@@ -82,6 +82,40 @@ async function counterTotal(metric: { get(): Promise<{ values: Array<{ value: nu
   return values.filter((value) => filter(value.labels)).reduce((sum, value) => sum + value.value, 0);
 }
 
+export type ProcessorEnvironmentOptions = Pick<LocalPipelineOptions, 'streamBase' | 'streamPrefix' | 'redisUrl' | 'keyPrefix' | 'lakeDir' | 'mqttUrl' | 'pgUrl' | 'environment'>;
+
+/** The environment the processors read (processors/README.md), for a pipeline on these servers. */
+export function processorEnvironment(o: ProcessorEnvironmentOptions): Record<string, string> {
+  const at = (stream: PipelineStream): string => streamAddress(o, stream);
+  return {
+    SLUICE_REDIS_URL: o.redisUrl,
+    SLUICE_SCHEMA_REGISTRY: o.redisUrl,
+    SLUICE_KEY_PREFIX: o.keyPrefix,
+    SLUICE_ENRICHED_STREAM: at('enriched'),
+    SLUICE_AGGREGATES_STREAM: at('aggregates'),
+    SLUICE_LATE_STREAM: at('late'),
+    SLUICE_ALERTS_STREAM: at('alerts'),
+    SLUICE_PROCESSOR_DLQ: at('processorDeadLetter'),
+    SLUICE_LAKE_DIR: o.lakeDir,
+    SLUICE_MQTT_URL: o.mqttUrl,
+    // processors read `none` as "no PostgreSQL" (storage: lake only; alerts: no history table)
+    SLUICE_PG_URL: o.pgUrl ?? 'none',
+    ...o.environment,
+  };
+}
+
+/** Every stream of the pipeline, created with `partitions` where it does not exist yet. */
+export async function createPipelineStreams(client: StreamClient, at: PipelineStreamsAt, partitions: number): Promise<void> {
+  for (const stream of Object.keys(PIPELINE_STREAMS) as PipelineStream[]) {
+    const name = streamName(at, stream);
+    try {
+      await client.describeStream(name);
+    } catch {
+      await client.createStream(name, partitions);
+    }
+  }
+}
+
 export class LocalPipeline {
   readonly ingestMetrics: IngestMetrics = createIngestMetrics();
   readonly runtimeMetrics: RuntimeMetrics = createRuntimeMetrics();
@@ -89,9 +123,7 @@ export class LocalPipeline {
   private readonly logger: Logger;
   private readonly runners: MappingRunner[] = [];
   private readonly runnerClients: StreamClient[] = [];
-  private readonly scheduleTimers: NodeJS.Timeout[] = [];
-  private readonly scheduleStats: PipelineStats['scheduled'] = {};
-  private readonly scheduleRuns = new Set<Promise<void>>();
+  private schedules: ScheduledFunctions | undefined;
   private streams: StreamClient | undefined;
   private registry: SchemaRegistry | undefined;
   private ingest: MqttIngest | undefined;
@@ -115,28 +147,13 @@ export class LocalPipeline {
 
   /** The environment the processors read (processors/README.md). */
   processorEnvironment(): Record<string, string> {
-    const o = this.options;
-    return {
-      SLUICE_REDIS_URL: o.redisUrl,
-      SLUICE_SCHEMA_REGISTRY: o.redisUrl,
-      SLUICE_KEY_PREFIX: o.keyPrefix,
-      SLUICE_ENRICHED_STREAM: this.streamAddress('enriched'),
-      SLUICE_AGGREGATES_STREAM: this.streamAddress('aggregates'),
-      SLUICE_LATE_STREAM: this.streamAddress('late'),
-      SLUICE_ALERTS_STREAM: this.streamAddress('alerts'),
-      SLUICE_PROCESSOR_DLQ: this.streamAddress('processorDeadLetter'),
-      SLUICE_LAKE_DIR: o.lakeDir,
-      SLUICE_MQTT_URL: o.mqttUrl,
-      // processors read `none` as "no PostgreSQL" (storage: lake only; alerts: no history table)
-      SLUICE_PG_URL: o.pgUrl ?? 'none',
-      ...o.environment,
-    };
+    return processorEnvironment(this.options);
   }
 
   async start(): Promise<void> {
     const o = this.options;
     this.streams = openStreamClient(parseStreamAddress(this.streamAddress('telemetry')), { logger: this.logger, clientId: 'sluice-up' });
-    await this.createStreams(this.streams);
+    await createPipelineStreams(this.streams, o, o.partitions);
     this.registry = new SchemaRegistry(RedisSchemaStore.connect(o.redisUrl));
     await registerSluiceSchemas(this.registry);
     this.setEnvironment();
@@ -151,7 +168,8 @@ export class LocalPipeline {
     }
     // Consumers first, so nothing ingest produces waits for a reader to appear.
     await Promise.all(this.runners.map((runner) => runner.start()));
-    this.startSchedules();
+    this.schedules = new ScheduledFunctions(o.projectRoot, this.logger, o.without);
+    this.schedules.start();
     await this.startIngest();
   }
 
@@ -178,17 +196,6 @@ export class LocalPipeline {
     this.runners.push(runner);
     this.runnerClients.push(client);
     return runner;
-  }
-
-  private async createStreams(client: StreamClient): Promise<void> {
-    for (const stream of Object.keys(PIPELINE_STREAMS) as PipelineStream[]) {
-      const name = streamName(this.options, stream);
-      try {
-        await client.describeStream(name);
-      } catch {
-        await client.createStream(name, this.options.partitions);
-      }
-    }
   }
 
   private setEnvironment(): void {
@@ -229,39 +236,6 @@ export class LocalPipeline {
     });
   }
 
-  /** Scheduled functions run on timers, one run at a time each (EventBridge would not overlap them either with reserved concurrency 1). */
-  private startSchedules(): void {
-    const o = this.options;
-    for (const scheduled of SCHEDULED_FUNCTIONS) {
-      if (o.without?.includes(scheduled.name)) continue;
-      const stats = { runs: 0, failures: 0 } as PipelineStats['scheduled'][string];
-      this.scheduleStats[scheduled.name] = stats;
-      let handler: Handler | undefined;
-      let running = false;
-      const tick = (): void => {
-        if (running) return;
-        running = true;
-        const run = (async () => {
-          try {
-            handler ??= loadHandler(`${o.projectRoot}/${scheduled.handler}`, o.projectRoot).handler;
-            const event = { version: '0', id: `${scheduled.name}-${Date.now()}`, 'detail-type': 'Scheduled Event', source: 'aws.events', account: '000000000000', time: new Date().toISOString(), region: 'local', resources: [`arn:aws:events:local:000000000000:rule/${scheduled.name}`], detail: {} };
-            await (handler as (event: unknown, context: unknown) => Promise<unknown>)(event, { functionName: scheduled.name, awsRequestId: event.id, getRemainingTimeInMillis: () => 30_000 });
-            stats.runs += 1;
-          } catch (error) {
-            stats.failures += 1;
-            stats.lastError = errorMessage(error);
-            this.logger.warn({ function: scheduled.name, err: stats.lastError }, 'scheduled function failed');
-          } finally {
-            running = false;
-          }
-        })();
-        this.scheduleRuns.add(run);
-        void run.finally(() => this.scheduleRuns.delete(run));
-      };
-      this.scheduleTimers.push(setInterval(tick, scheduled.rateSeconds * 1000));
-    }
-  }
-
   async stats(): Promise<PipelineStats> {
     const m = this.ingestMetrics;
     const rejected: Record<string, number> = {};
@@ -290,17 +264,17 @@ export class LocalPipeline {
         acked: this.ingest?.stats.acked ?? 0,
       },
       stages,
-      scheduled: { ...this.scheduleStats },
+      scheduled: { ...this.schedules?.stats },
     };
   }
 
   /** Drains and stops: ingest acks what it took in, runners finish and checkpoint in-flight batches, timers stop. */
   async stop(): Promise<void> {
-    for (const timer of this.scheduleTimers) clearInterval(timer);
+    const schedulesStopped = this.schedules?.stop();
     await this.ingest?.stop().catch((error: unknown) => this.logger.warn({ err: errorMessage(error) }, 'ingest stop failed'));
     await this.ingestPipeline?.drain().catch(() => undefined);
     await Promise.all(this.runners.map((runner) => runner.stop().catch((error: unknown) => this.logger.warn({ err: errorMessage(error) }, 'runner stop failed'))));
-    await Promise.allSettled([...this.scheduleRuns]);
+    await schedulesStopped;
     await Promise.allSettled(this.runnerClients.map((client) => client.close()));
     await closeSharedResources();
     await closeAlertsConnections().catch(() => undefined);

@@ -17,13 +17,25 @@ import type { ProgressListener, ServiceDownResult, ServiceStatus, ServiceUpResul
 export const MOSQUITTO_CONF = path.join(__dirname, 'mosquitto.conf');
 const LISTENER_LINE = /^listener\s+\d+\s+127\.0\.0\.1\s*$/m;
 
-export type MosquittoServerOptions = Pick<InfraOptions, 'mosquittoPort' | 'cacheDir' | 'startTimeoutMs' | 'stopTimeoutMs'>;
+export type MosquittoServerOptions = Pick<InfraOptions, 'mosquittoPort' | 'cacheDir' | 'startTimeoutMs' | 'stopTimeoutMs'> & {
+  /**
+   * Keep sessions and queued messages in this directory across restarts. Mosquitto writes them on a
+   * clean shutdown (SIGTERM) and every autosave interval, not per message: a broker that crashes
+   * loses what it acknowledged since its last save (MQTT brokers acknowledge on receipt).
+   */
+  persistenceDir?: string;
+};
 
-/** The shipped config with its listener moved to `port`. */
-export function mosquittoConfigForPort(port: number): string {
+const PERSISTENCE_LINES = /^persistence false\s*\nautosave_interval 0\s*$/m;
+
+/** The shipped config with its listener moved to `port` (and persistence on, in `persistenceDir`). */
+export function mosquittoConfigForPort(port: number, persistenceDir?: string): string {
   const template = fs.readFileSync(MOSQUITTO_CONF, 'utf8');
   if (!LISTENER_LINE.test(template)) throw new SluiceError('CONFIG_INVALID', `${MOSQUITTO_CONF} has no "listener <port> 127.0.0.1" line`);
-  return template.replace(LISTENER_LINE, `listener ${port} ${LOOPBACK}`);
+  const config = template.replace(LISTENER_LINE, `listener ${port} ${LOOPBACK}`);
+  if (persistenceDir === undefined) return config;
+  if (!PERSISTENCE_LINES.test(config)) throw new SluiceError('CONFIG_INVALID', `${MOSQUITTO_CONF} has no "persistence false / autosave_interval 0" lines to replace`);
+  return config.replace(PERSISTENCE_LINES, `persistence true\npersistence_location ${persistenceDir.replace(/\/*$/, '/')}\nautosave_interval 1`);
 }
 
 export function mosquittoSpec(options: MosquittoServerOptions): ManagedProcessSpec {
@@ -48,7 +60,8 @@ export function mosquittoSpec(options: MosquittoServerOptions): ManagedProcessSp
         throw new SluiceError('SERVICE_UNAVAILABLE', 'mosquitto is not installed; install it (Debian: apt-get install mosquitto)', { retriable: false });
       }
       fs.mkdirSync(runDir, { recursive: true });
-      fs.writeFileSync(configFile, mosquittoConfigForPort(port));
+      if (options.persistenceDir !== undefined) fs.mkdirSync(options.persistenceDir, { recursive: true });
+      fs.writeFileSync(configFile, mosquittoConfigForPort(port, options.persistenceDir));
       return Promise.resolve({ command: { command: mosquitto, args: ['-c', configFile] }, marker: configFile, details: { version: 'Mosquitto (project config)' } });
     },
   };

@@ -13,6 +13,8 @@ export interface KafkaGroupSourceOptions {
   stream: string;
   groupId: string;
   start: StartPosition;
+  /** how long the group waits for a member that stopped heartbeating (a killed worker) before giving its partitions to another */
+  sessionTimeoutMs?: number;
   logger: Logger;
 }
 
@@ -25,6 +27,7 @@ export class KafkaGroupSource implements PartitionSource {
     this.member = await this.options.client.joinConsumerGroup(this.options.stream, {
       groupId: this.options.groupId,
       start: this.options.start,
+      sessionTimeoutMs: this.options.sessionTimeoutMs,
       onAssigned: (assignment) => {
         this.options.logger.info({ partition: assignment.partition }, 'partition assigned');
         listener.owned({ partition: assignment.partition, reader: assignment.reader, checkpoint: (position) => assignment.commit(position), lost: assignment.revoked });

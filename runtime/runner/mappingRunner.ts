@@ -49,6 +49,8 @@ export interface MappingRunnerOptions {
   leaseDurationMs?: number;
   /** Kafka consumer group id (default `sluice-<FunctionName>`) */
   groupId?: string;
+  /** Kafka: the group's session timeout, the Kafka counterpart of the lease duration (default 30 s) */
+  sessionTimeoutMs?: number;
   /** scale-to-zero: instances idle this long are dropped (default 60 s, as a Lambda keeps them a few minutes) */
   instanceIdleTimeoutMs?: number;
   metrics?: RuntimeMetrics;
@@ -197,7 +199,7 @@ export class MappingRunner {
 
     if (address.kind === 'kafka') {
       if (!supportsConsumerGroups(client)) throw new SluiceError('CONFIG_INVALID', 'the Kafka client cannot join consumer groups');
-      this.source = new KafkaGroupSource({ client, stream: address.stream, groupId: this.options.groupId ?? `sluice-${mapping.FunctionName}`, start: startPositionOf(mapping), logger: this.logger });
+      this.source = new KafkaGroupSource({ client, stream: address.stream, groupId: this.options.groupId ?? `sluice-${mapping.FunctionName}`, start: startPositionOf(mapping), sessionTimeoutMs: this.options.sessionTimeoutMs, logger: this.logger });
     } else {
       this.source = new KinesisLeaseSource({
         client, stream: address.stream, redis: this.requireRedis('a Kinesis source (leases)'), keys, leaseGroup, workerId: this.workerId,

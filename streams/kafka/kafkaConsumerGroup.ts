@@ -128,10 +128,24 @@ export class KafkaConsumerGroupMember implements ConsumerGroupMember {
   async start(): Promise<void> {
     const { consumer } = this;
     let crash: unknown;
-    consumer.on(consumer.events.GROUP_JOIN, ({ payload }) => this.guard('group join', () => this.onGroupJoin(payload.memberId, payload.memberAssignment)));
+    // A broker that just started (or restarted) answers the first joins with retriable errors such as
+    // GROUP_LOAD_IN_PROGRESS while it loads __consumer_offsets; kafkajs restarts the consumer after
+    // those, so the start waits for that join instead of failing the worker.
+    let joined!: () => void;
+    let failed!: (error: unknown) => void;
+    const firstJoin = new Promise<void>((resolve, reject) => {
+      joined = resolve;
+      failed = reject;
+    });
+    firstJoin.catch(() => undefined);
+    consumer.on(consumer.events.GROUP_JOIN, ({ payload }) => {
+      this.guard('group join', () => this.onGroupJoin(payload.memberId, payload.memberAssignment));
+      joined();
+    });
     consumer.on(consumer.events.STOP, () => this.guard('stop', () => this.loseAll('the consumer stopped')));
     consumer.on(consumer.events.CRASH, ({ payload }) => {
       crash = payload.error;
+      if (!payload.restart) failed(payload.error);
       this.guard('crash', () => this.loseAll('the consumer crashed'));
       const log = { err: payload.error, restart: payload.restart };
       if (payload.restart) this.logger.warn(log, 'kafka consumer crashed; kafkajs restarts it and the member rejoins');
@@ -143,7 +157,10 @@ export class KafkaConsumerGroupMember implements ConsumerGroupMember {
       await consumer.subscribe({ topic: this.stream, fromBeginning: this.settings.start.type !== 'latest' });
       // run() returns once the first join is done, or once it failed (then CRASH has fired).
       await consumer.run({ autoCommit: false, eachBatchAutoResolve: false, eachBatch: (payload) => this.onBatch(payload) });
-      if (this.committer.joinCount === 0) throw crash ?? new SluiceError('CONNECTION_FAILED', 'kafka consumer did not join its group');
+      if (this.committer.joinCount === 0) {
+        if (crash === undefined) throw new SluiceError('CONNECTION_FAILED', 'kafka consumer did not join its group');
+        await withTimeout(firstJoin, this.settings.rebalanceTimeoutMs, () => crash);
+      }
       await Promise.all([...this.starts]);
     } catch (error) {
       await consumer.disconnect().catch(() => undefined);
@@ -390,4 +407,14 @@ export async function joinKafkaConsumerGroup(deps: KafkaConsumerGroupDeps, strea
   const member = new KafkaConsumerGroupMember(deps, stream, options);
   await member.start();
   return member;
+}
+
+/** `promise`, or the error `onTimeout` gives once `ms` passed. */
+async function withTimeout(promise: Promise<void>, ms: number, onTimeout: () => unknown): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    await Promise.race([promise, new Promise<never>((_, reject) => (timer = setTimeout(() => reject(onTimeout()), ms)))]);
+  } finally {
+    clearTimeout(timer);
+  }
 }
