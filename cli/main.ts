@@ -3,11 +3,12 @@
  * command, and turns errors into messages and exit codes:
  *   0  success
  *   1  the command failed (a SluiceError: port in use, service down, ...)
- *   2  bad usage or configuration (unknown option, invalid port: a ConfigError)
+ *   2  bad usage or configuration (unknown option, invalid port: a ConfigError or an invalid address)
  * Stack traces are printed only with --verbose, or for errors that are bugs (not SluiceErrors).
  */
 import { CommanderError } from 'commander';
-import { ConfigError, isSluiceError } from '../core/errors';
+import type { Command } from 'commander';
+import { isConfigurationError, isSluiceError } from '../core/errors';
 import { buildProgram } from './program';
 
 // The AWS SDK warns on every run that its releases after January 2027 need Node 22; sluice
@@ -18,8 +19,24 @@ const EXIT_OK = 0;
 const EXIT_FAILED = 1;
 const EXIT_USAGE = 2;
 
+/**
+ * One line for one error: a message with line breaks (a YAML parser's context, a list of
+ * problems) is joined, so a script or a person reading stderr sees one error, not fragments.
+ */
+function oneLine(text: string): string {
+  const parts = text.split('\n').map((part) => part.trim()).filter((part) => part !== '');
+  return parts.reduce((line, part) => (line === '' ? part : `${line}${line.endsWith(':') || part.startsWith('(') ? ' ' : '; '}${part}`), '');
+}
+
+/** Commander's usage errors in the same shape as ours: `sluice: ...` on one line (its hint stays the line after). */
+function printUsageErrorsAsOneLine(command: Command): void {
+  command.configureOutput({ outputError: (text, write) => write(`${oneLine(text.replace(/^error: /, 'sluice: '))}\n`) });
+  for (const subcommand of command.commands) printUsageErrorsAsOneLine(subcommand);
+}
+
 async function main(argv: string[]): Promise<number> {
   const program = buildProgram();
+  printUsageErrorsAsOneLine(program);
   try {
     await program.parseAsync(argv);
     return EXIT_OK;
@@ -36,15 +53,13 @@ function reportError(error: unknown, verbose: boolean): number {
       ? EXIT_OK
       : EXIT_USAGE;
   }
-  if (error instanceof ConfigError) {
-    console.error(`sluice: invalid configuration: ${error.message}`);
-    if (verbose) console.error(error.stack);
-    return EXIT_USAGE;
-  }
   if (isSluiceError(error)) {
-    console.error(`sluice: ${error.code}: ${error.message}`);
+    // one line naming the problem, at most one line of what to do about it; the stack is for --verbose
+    const configuration = isConfigurationError(error);
+    console.error(`sluice: ${configuration ? 'invalid configuration' : error.code}: ${oneLine(error.message)}`);
+    if (error.hint !== undefined) console.error(`hint: ${oneLine(error.hint)}`);
     if (verbose) console.error(error.stack);
-    return EXIT_FAILED;
+    return configuration ? EXIT_USAGE : EXIT_FAILED;
   }
   // not a SluiceError: a bug, so the stack is what the reader needs
   console.error('sluice: unexpected error:', error);

@@ -45,15 +45,24 @@ export const ERROR_CODES = {
 
 export type ErrorCode = keyof typeof ERROR_CODES;
 
+export interface SluiceErrorOptions {
+  cause?: unknown;
+  retriable?: boolean;
+  /** what the user can do about it, one line; the CLI prints it under the error */
+  hint?: string;
+}
+
 export class SluiceError extends Error {
   readonly code: ErrorCode;
   readonly retriable: boolean;
+  readonly hint: string | undefined;
 
-  constructor(code: ErrorCode, message: string, options: { cause?: unknown; retriable?: boolean } = {}) {
+  constructor(code: ErrorCode, message: string, options: SluiceErrorOptions = {}) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
     this.name = 'SluiceError';
     this.code = code;
     this.retriable = options.retriable ?? ERROR_CODES[code].retriable;
+    this.hint = options.hint;
   }
 }
 
@@ -61,11 +70,16 @@ export class SluiceError extends Error {
 export class ConfigError extends SluiceError {
   readonly path: string;
 
-  constructor(path: string, problem: string) {
-    super('CONFIG_INVALID', `${path}: ${problem}`);
+  constructor(path: string, problem: string, options: { hint?: string } = {}) {
+    super('CONFIG_INVALID', `${path}: ${problem}`, options);
     this.name = 'ConfigError';
     this.path = path;
   }
+}
+
+/** Bad input the user can fix by changing a setting: a ConfigError, or an address that does not parse. */
+export function isConfigurationError(error: unknown): boolean {
+  return isSluiceError(error, 'CONFIG_INVALID') || isSluiceError(error, 'ADDRESS_INVALID');
 }
 
 export function isSluiceError(error: unknown, code?: ErrorCode): error is SluiceError {

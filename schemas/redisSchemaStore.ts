@@ -51,7 +51,13 @@ export class RedisSchemaStore implements SchemaStore {
 
   /** A store with its own connection, e.g. connect('redis://127.0.0.1:6379'). */
   static connect(url: string, options: Omit<RedisSchemaStoreOptions, 'ownsClient'> = {}): RedisSchemaStore {
-    return new RedisSchemaStore(new Redis(url, { lazyConnect: false, maxRetriesPerRequest: 3 }), { ...options, ownsClient: true });
+    // The same behaviour as the pipeline's other connections (runtime/redis/redisAvailability.ts,
+    // which this layer cannot import): through a Redis restart a call waits about a second for the
+    // reconnect, then fails as CONNECTION_FAILED (retriable); connection errors never reach the
+    // console or crash the process as an 'error' event nobody listens to.
+    const client = new Redis(url, { maxRetriesPerRequest: 5, enableOfflineQueue: true, retryStrategy: (attempt) => Math.min(attempt * 50, 500) });
+    client.on('error', () => undefined);
+    return new RedisSchemaStore(client, { ...options, ownsClient: true });
   }
 
   async getSchemaText(id: number): Promise<string | undefined> {
@@ -80,7 +86,8 @@ export class RedisSchemaStore implements SchemaStore {
       try {
         return await this.client.evalsha(PUT_VERSION_SHA, keys.length, ...keys, ...args);
       } catch (error) {
-        // First use on this server (or after SCRIPT FLUSH): send the script itself, which caches it.
+        // First use on this server, after a restart (an empty script cache) or a SCRIPT FLUSH:
+        // send the script itself, which caches it.
         if (!errorMessage(error).startsWith('NOSCRIPT')) throw error;
         return this.client.eval(PUT_VERSION_SCRIPT, keys.length, ...keys, ...args);
       }

@@ -8,8 +8,13 @@
  *   DROP/ALTER/TRUNCATE (those belong to the owner), no DELETE.
  *
  * Default privileges make every table the owner creates later (a new migration) writable by the
- * pipeline at once; the ledger `sluice_migrations` is created here, by the owner, before any
- * migration, so it never gets them. Idempotent: run it again after changes, it converges.
+ * pipeline at once; the ledger `sluice_migrations` is created here, by the owner, and the
+ * pipeline's rights on it are cut back to SELECT. Idempotent: run it again after changes, it
+ * converges.
+ *
+ * With `migrations` (`--migrate`: every processor's) the owner applies them here too, in a
+ * session of the admin connection that runs as the owner: the processors, connected as the
+ * pipeline role, then only read the ledger on start (processors/shared/migrations.ts).
  *
  * With `revokePublic` (for a database of the pipeline's own) PUBLIC loses its default CONNECT
  * and TEMPORARY on the database and everything on the schema: only the two roles (and superusers)
@@ -19,13 +24,13 @@
  */
 import { Client, Pool, escapeIdentifier, escapeLiteral } from 'pg';
 import { ConfigError } from '../core/errors';
-import { applyMigrations } from '../processors/shared/migrations';
+import type { Migration } from '../processors/shared/migrations';
+import { applyMigrations, createMigrationsLedger, MIGRATIONS_LEDGER } from '../processors/shared/migrations';
 import { scramSha256Verifier } from './scramVerifier';
 
 export const DEFAULT_PG_OWNER_ROLE = 'sluice_owner';
 export const DEFAULT_PG_PIPELINE_ROLE = 'sluice_pipeline';
-/** processors/shared/migrations.ts keeps its ledger in this table */
-export const MIGRATIONS_LEDGER = 'sluice_migrations';
+export { MIGRATIONS_LEDGER };
 
 export interface PostgresRolesOptions {
   /** a superuser (or a role with CREATEROLE that owns the database), e.g. postgres://postgres@127.0.0.1:5432/test */
@@ -37,6 +42,8 @@ export interface PostgresRolesOptions {
   ownerPassword?: string;
   pipelinePassword?: string;
   revokePublic?: boolean;
+  /** migrations the owner applies (e.g. PIPELINE_MIGRATIONS); none by default */
+  migrations?: readonly Migration[];
 }
 
 export interface PostgresRolesResult {
@@ -46,6 +53,8 @@ export interface PostgresRolesResult {
   pipelineRole: string;
   /** tables the pipeline may now read and write (besides future ones, by default privileges) */
   tables: string[];
+  /** ids applied by this call, in order; undefined when no migrations were asked for */
+  migrated?: string[];
 }
 
 const ROLE_NAME = /^[a-z_][a-z0-9_]{0,62}$/;
@@ -92,7 +101,7 @@ export async function applyPostgresRoles(options: PostgresRolesOptions): Promise
       }
     });
 
-    await createLedgerAsOwner(options.adminUrl, owner, schema);
+    const migrated = await migrateAsOwner(options.adminUrl, owner, schema, options.migrations);
 
     const tables = await inTransaction(admin, async () => {
       await admin.query(`GRANT SELECT, INSERT, UPDATE ON ALL TABLES IN SCHEMA ${s} TO ${p}`);
@@ -107,7 +116,7 @@ export async function applyPostgresRoles(options: PostgresRolesOptions): Promise
       );
       return granted.rows.map((row) => row.table_name);
     });
-    return { database, schema, ownerRole: owner, pipelineRole: pipeline, tables };
+    return { database, schema, ownerRole: owner, pipelineRole: pipeline, tables, migrated };
   } finally {
     await admin.end();
   }
@@ -115,13 +124,14 @@ export async function applyPostgresRoles(options: PostgresRolesOptions): Promise
 
 /**
  * The migrations ledger, created by processors/shared/migrations.ts itself (no copy of its DDL
- * here) in a session that runs as the owner, so the owner owns it, before any migration runs.
+ * here), then `migrations`, in a session that runs as the owner, so the owner owns all of it.
  */
-async function createLedgerAsOwner(adminUrl: string, owner: string, schema: string): Promise<void> {
-  const pool = new Pool({ connectionString: adminUrl, max: 1, options: `-c role=${owner} -c search_path=${schema}` });
+async function migrateAsOwner(adminUrl: string, owner: string, schema: string, migrations: readonly Migration[] | undefined): Promise<string[] | undefined> {
+  const pool = new Pool({ connectionString: adminUrl, max: 1, options: `-c role=${owner} -c search_path=${schema}`, application_name: 'sluice-security' });
   pool.on('error', () => undefined); // an idle client's error; the migration's own queries report theirs
   try {
-    await applyMigrations(pool, []);
+    await createMigrationsLedger(pool);
+    return migrations === undefined ? undefined : await applyMigrations(pool, migrations);
   } finally {
     await pool.end();
   }

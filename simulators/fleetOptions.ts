@@ -126,19 +126,35 @@ function requireNumber(value: number, path: string, min: number, max: number): v
 
 const TOPIC_LEVEL = /^[^#+/\s]+$/;
 
+/** undefined for a usable MQTT URL, else what is wrong (with a leading space), or '' when it is not an MQTT URL at all. */
+function mqttUrlProblem(url: string): string | undefined {
+  const match = /^(?:mqtts?|wss?|tcp|ssl):\/\/(?:[^@/?#]*@)?(\[[^\]]*\]|[^:/?#]*)(?::([^/?#]*))?/.exec(url);
+  if (!match || match[1] === '') return '';
+  const port = match[2];
+  // mqtt.js would take "host:notaport" as host "host" on the default port, and Node warns that such URLs will throw
+  if (port !== undefined && port !== '' && !(/^\d+$/.test(port) && Number(port) >= 1 && Number(port) <= 65535)) return ` (port "${port}" is not a number 1..65535)`;
+  return undefined;
+}
+
+/** Errors show the URL without its password (simulators/ depends on nothing that would do this for it). */
+function withoutPassword(url: string): string {
+  return url.replace(/^([a-z]+:\/\/[^:/@]*:)[^@/]*@/i, '$1REDACTED@');
+}
+
 /** Defaults filled in and every field checked once, before any connection opens. */
 export function resolveFleetOptions(input: FleetOptionsInput, pathOf: OptionPath = defaultPath): FleetOptions {
   const defined = Object.fromEntries(Object.entries(input).filter(([, value]) => value !== undefined));
   const options: FleetOptions = { ...FLEET_DEFAULTS, ...defined, mqttUrl: input.mqttUrl };
-  if (!/^(mqtts?|wss?|tcp|ssl):\/\/[^/]+/.test(options.mqttUrl)) {
-    throw new ConfigError(pathOf('mqttUrl'), `must be an MQTT URL like mqtt://127.0.0.1:1883, got "${options.mqttUrl}"`);
+  const urlProblem = mqttUrlProblem(options.mqttUrl);
+  if (urlProblem !== undefined) {
+    throw new ConfigError(pathOf('mqttUrl'), `must be an MQTT URL like mqtt://127.0.0.1:1883, got "${withoutPassword(options.mqttUrl)}"${urlProblem}`);
   }
   requireInteger(options.devices, pathOf('devices'), 1, 1_000_000);
   requireNumber(options.rate, pathOf('rate'), 0.001, 10_000_000);
   if (options.durationMs !== undefined) requireNumber(options.durationMs, pathOf('durationMs'), 1, 365 * 24 * 3_600_000);
   if (options.readingsPerDevice !== undefined) requireInteger(options.readingsPerDevice, pathOf('readingsPerDevice'), 1, Number.MAX_SAFE_INTEGER);
   requireInteger(options.seed, pathOf('seed'), 0, 0xffffffff);
-  requireInteger(options.firstSeq, pathOf('firstSeq'), 0, Number.MAX_SAFE_INTEGER / 2);
+  requireInteger(options.firstSeq, pathOf('firstSeq'), 0, Math.floor(Number.MAX_SAFE_INTEGER / 2));
   if (options.qos !== 0 && options.qos !== 1) throw new ConfigError(pathOf('qos'), `must be 0 or 1, got ${String(options.qos)}`);
   requireNumber(options.rampUpMs, pathOf('rampUpMs'), 0, 3_600_000);
   requireInteger(options.gatewayConnections, pathOf('gatewayConnections'), 1, 1000);

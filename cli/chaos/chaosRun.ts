@@ -8,7 +8,7 @@
 import os from 'node:os';
 import path from 'node:path';
 import fs from 'node:fs';
-import { Pool, Client } from 'pg';
+import { Pool } from 'pg';
 import { errorMessage } from '../../core/errors';
 import { createLogger } from '../../core/logger';
 import { windowSettingsFromEnv } from '../../processors/aggregate/aggregateSettings';
@@ -106,6 +106,7 @@ const RECOVERY_DEADLINE_MS = 180_000;
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
 interface Probe {
+  close(): Promise<void>;
   /** latest event time (epoch ms) of a stored reading */
   newestStored(): Promise<number>;
   /** every function's group has committed past these source offsets (partition -> offset) */
@@ -119,13 +120,11 @@ function pipelineProbe(streams: StreamClient, pgUrl: string, streamPrefix: strin
   const functions = PIPELINE_FUNCTIONS.map((fn) => ({ name: fn.name.replace(/^sluice-/, ''), group: `sluice-${streamPrefix}${fn.name}`, stream: streamName({ streamBase: '', streamPrefix }, fn.source) }));
   if (!supportsGroupAdmin(streams)) throw new Error('chaos runs on Kafka: its consumer groups tell how far each worker got');
   const offsets = (fn: (typeof functions)[number]) => streams.groupOffsets(fn.stream, fn.group);
-  const pg = new Client({ connectionString: pgUrl, application_name: 'sluice-chaos-probe' });
+  const pg = new Pool({ connectionString: pgUrl, application_name: 'sluice-chaos-probe', max: 1 });
   pg.on('error', () => undefined);
-  let connected: Promise<unknown> | undefined;
   return {
+    close: () => pg.end(),
     async newestStored() {
-      connected ??= pg.connect();
-      await connected;
       const result = await pg.query<{ newest: Date | null }>('SELECT max(event_time) AS newest FROM readings');
       return result.rows[0]?.newest?.getTime() ?? 0;
     },
@@ -189,6 +188,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
   const registry = new SchemaRegistry(RedisSchemaStore.connect(servers.redis.url));
   const schedules = new ScheduledFunctions(options.projectRoot, logger);
   const redis = await connectRedis(servers.redis.url);
+  const probe = pipelineProbe(streams, servers.pgUrl, streamPrefix);
   try {
     for (const line of servers.describe) say(`  ${line}`);
     await createPipelineStreams(streams, at, options.partitions);
@@ -208,7 +208,6 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
     await workers.find((w) => w.spec.name === 'ingest')?.start();
     schedules.start();
 
-    const probe = pipelineProbe(streams, servers.pgUrl, streamPrefix);
     const loadMs = options.durationSeconds * 1000;
     const plan: PlannedFault[] = planFaults(options.seed, options.faults, loadMs, options.kinds);
     const firstSeq = Date.now() * 100;
@@ -300,6 +299,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
     await closeSharedResources().catch(() => undefined);
     await closeAlertsConnections().catch(() => undefined);
     await Promise.allSettled(workers.map((w) => w.stop(5000)));
+    await probe.close().catch(() => undefined);
     await streams.close().catch(() => undefined);
     await registry.close().catch(() => undefined);
     redis.disconnect();
@@ -318,7 +318,7 @@ async function inject(kind: FaultKind, servers: ChaosServers, workers: readonly 
     if (!worker) throw new Error(`no worker ${kind.slice('kill-'.length)}`);
     const pid = worker.pid;
     await worker.kill();
-    await worker.start();
+    await worker.startUntilReady();
     return `pid ${String(pid)} killed, pid ${String(worker.pid)} started`;
   }
   switch (kind) {

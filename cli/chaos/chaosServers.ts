@@ -13,7 +13,7 @@ import { downManagedProcess, upManagedProcess } from '../../infra/managedProcess
 import type { ManagedProcessSpec } from '../../infra/managedProcess';
 import { mosquittoSpec } from '../../infra/mosquitto/mosquittoServer';
 import { DEFAULT_CACHE_DIR } from '../../infra/paths';
-import { findFreePort } from '../../infra/ports';
+import { findFreePort, findListeningPid, isPortFree } from '../../infra/ports';
 import { isProcessAlive, readPidRecord, removePidRecord } from '../../infra/processControl';
 import { probePostgres } from '../../infra/probes';
 import { startProjectRedis } from '../../infra/redis/projectRedis';
@@ -31,12 +31,24 @@ export interface ChaosServersOptions {
 const START_TIMEOUT_MS = 120_000;
 const STOP_TIMEOUT_MS = 30_000;
 
+/** SIGKILL the server and wait until its ports are free again (a loaded machine takes a moment to tear a JVM down). */
 async function crash(spec: ManagedProcessSpec): Promise<void> {
   const record = readPidRecord(spec.runDir, spec.instance);
-  if (record !== undefined && isProcessAlive(record.pid)) {
-    process.kill(record.pid, 'SIGKILL');
-    const deadline = Date.now() + 10_000;
-    while (isProcessAlive(record.pid) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50));
+  const pids = new Set<number>();
+  if (record !== undefined) pids.add(record.pid);
+  for (const { port } of spec.ports) {
+    const holder = findListeningPid(port);
+    if (holder !== undefined) pids.add(holder);
+  }
+  for (const pid of pids) {
+    if (isProcessAlive(pid)) process.kill(pid, 'SIGKILL');
+  }
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    const free = await Promise.all(spec.ports.map(({ port }) => isPortFree(port)));
+    if ([...pids].every((pid) => !isProcessAlive(pid)) && free.every(Boolean)) break;
+    if (Date.now() > deadline) throw new SluiceError('TIMEOUT', `${spec.instance}: still running or its ports still taken 30 s after SIGKILL`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
   }
   removePidRecord(spec.runDir, spec.instance);
 }
@@ -98,10 +110,10 @@ export class ChaosServers {
     await upManagedProcess(this.mosquitto);
   }
 
-  /** Terminates every connection to the scratch database but our own: the pipeline's pools see them drop. */
+  /** Terminates every pipeline connection to the scratch database (not the chaos run's own observers): the pipeline's pools see them drop. */
   async dropPostgresConnections(): Promise<number> {
     const result = await withPg(this.options.pgServerUrl, (client) =>
-      client.query<{ terminated: boolean }>('SELECT pg_terminate_backend(pid) AS terminated FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()', [this.pgDatabase]));
+      client.query<{ terminated: boolean }>("SELECT pg_terminate_backend(pid) AS terminated FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid() AND application_name NOT LIKE 'sluice-chaos%'", [this.pgDatabase]));
     return result.rows.filter((row) => row.terminated).length;
   }
 

@@ -33,6 +33,8 @@ const READY_TIMEOUT_MS = 90_000;
 export class WorkerProcess {
   private child: ChildProcess | undefined;
   private stopping = false;
+  /** stop() was called: nothing starts it again */
+  private retired = false;
   private stderrTail: string[] = [];
   private readonly log: fs.WriteStream;
   starts = 0;
@@ -48,7 +50,9 @@ export class WorkerProcess {
 
   /** Starts the process and resolves once it printed its ready line. */
   async start(): Promise<void> {
+    if (this.retired) throw new SluiceError('OPERATION_INVALID', `${this.spec.name} was stopped`);
     this.stopping = false;
+    this.stderrTail = [];
     this.starts += 1;
     const child = spawn(process.execPath, [path.join(this.projectRoot, 'bin/sluice.js'), ...this.spec.args], {
       cwd: this.projectRoot,
@@ -80,9 +84,26 @@ export class WorkerProcess {
       if (this.child !== child || this.stopping || !ready) return;
       this.onUnexpectedExit({ worker: this.spec.name, at: Date.now(), code, signal, stderrTail: this.stderrTail.join('').slice(-2000) });
       // a supervisor starts it again, as Kubernetes would
-      void this.start().catch(() => undefined);
+      void this.startUntilReady().catch(() => undefined);
     });
     await readyOrExit;
+  }
+
+  /**
+   * Starts it, and starts it again with a growing pause while it exits before it is ready (a
+   * worker refuses to start while a server it needs is down), as Kubernetes' CrashLoopBackOff.
+   */
+  async startUntilReady(deadlineMs = 180_000): Promise<void> {
+    const deadline = Date.now() + deadlineMs;
+    for (let attempt = 0; ; attempt += 1) {
+      try {
+        await this.start();
+        return;
+      } catch (error) {
+        if (this.retired || Date.now() > deadline) throw error;
+        await new Promise((resolve) => setTimeout(resolve, Math.min(5000, 500 * 2 ** attempt)));
+      }
+    }
   }
 
   /** SIGKILL: no drain, no checkpoint, no goodbye. */
@@ -100,6 +121,7 @@ export class WorkerProcess {
   async stop(timeoutMs = 30_000): Promise<void> {
     const child = this.child;
     this.stopping = true;
+    this.retired = true;
     if (child && child.exitCode === null && child.signalCode === null) {
       await new Promise<void>((resolve) => {
         const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);

@@ -69,7 +69,7 @@ function withCommonOptions(command: Command, duration: string, devices: string, 
     .option('--rate <n>', 'readings per second over the fleet', rate)
     .option('--seed <n>', 'seed for the devices and the fault plan (default: random, printed)')
     .option('--partitions <n>', 'partitions per stream', '3')
-    .option('--appendfsync <always|everysec>', 'redis-server AOF fsync: everysec loses at most ~1 s of writes on an OS crash or power loss, always loses none (both lose nothing when only the process dies)', 'everysec')
+    .option('--appendfsync <always|everysec>', 'redis-server AOF fsync. always: every acknowledged write survives a crash of redis-server and of the OS. everysec: faster, but a SIGKILL during a slow background fsync can lose up to ~2 s of acknowledged writes (measured here), and Kafka offsets committed after them are not replayed', 'always')
     .option('--pg-url <url>', 'PostgreSQL server; the run creates a scratch database there and drops it afterwards', process.env.SLUICE_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres')
     .option('--session-timeout-ms <ms>', 'Kafka consumer-group session timeout of the workers (how soon a killed worker\'s partitions move)', '6000')
     .option('--keep', 'keep the work directory (worker logs, lake, AOF) and the scratch database')

@@ -21,8 +21,9 @@ import { SchemaRegistry } from '../../schemas/schemaRegistry';
 import { registerSluiceSchemas } from '../../schemas/sluiceSchemas';
 import { debugPrintsMqttPasswords, MQTT_DEBUG_WARNING, resolveMqttLogin } from '../../security/mqttLogin';
 import { openStreamClient } from '../../streams/openStreamClient';
-import { parseStreamAddress } from '../../streams/streamAddress';
 import { serveMetrics } from '../support/metricsServer';
+import { MQTT_URL, integerSetting, logLevelSetting, portSetting, schemaRegistrySetting, serverUrl, streamAddressSetting } from '../support/serverAddresses';
+import { mqttCheck, redisCheck, requireServersAnswer, streamServerCheck } from '../support/serverChecks';
 
 interface IngestFlags {
   mqttUrl: string;
@@ -46,10 +47,8 @@ interface IngestFlags {
   mqttCaFile?: string;
 }
 
-function positiveInteger(value: string, path: string): number {
-  const parsed = Number(value);
-  if (!Number.isSafeInteger(parsed) || parsed < 0) throw new ConfigError(path, `must be a non-negative integer, got "${value}"`);
-  return parsed;
+function nonNegativeInteger(value: string, path: string): number {
+  return integerSetting(value, path, 0, Number.MAX_SAFE_INTEGER);
 }
 
 export function registerIngestCommand(program: Command): void {
@@ -83,18 +82,35 @@ Example:
 }
 
 async function runIngest(flags: IngestFlags): Promise<void> {
-  const registryAddress = flags.schemaRegistry ?? process.env.SLUICE_SCHEMA_REGISTRY;
-  if (registryAddress === undefined) throw new ConfigError('--schema-registry', 'ingest encodes Avro: give a registry file path or redis://host:port (or $SLUICE_SCHEMA_REGISTRY)');
+  // Every flag is checked before anything opens: a bad --max-batch must not fail after the
+  // schemas were registered and the broker connected.
+  const registryAddress = schemaRegistrySetting(flags.schemaRegistry, 'ingest encodes Avro');
   const protocolVersion = flags.protocolVersion === '4' ? 4 : flags.protocolVersion === '5' ? 5 : undefined;
   if (protocolVersion === undefined) throw new ConfigError('--protocol-version', `must be 4 or 5, got "${flags.protocolVersion}"`);
-  // before anything opens: a missing password file fails here, not after the streams connected
+  serverUrl(flags.mqttUrl, '--mqtt-url', MQTT_URL);
   const login = resolveMqttLogin(flags, process.env);
+  const telemetryAddress = streamAddressSetting(flags.stream, '--stream');
+  const deadLetterAddress = streamAddressSetting(flags.deadLetter, '--dead-letter');
+  const limits = {
+    maxPayloadBytes: nonNegativeInteger(flags.maxPayloadBytes, '--max-payload-bytes'),
+    lingerMs: nonNegativeInteger(flags.lingerMs, '--linger-ms'),
+    maxBatchMessages: Math.max(1, nonNegativeInteger(flags.maxBatch, '--max-batch')),
+    maxInFlightMessages: Math.max(1, nonNegativeInteger(flags.maxInFlight, '--max-in-flight')),
+  };
+  const httpPort = flags.httpPort === undefined ? undefined : portSetting(flags.httpPort, '--http-port', { allowAny: true });
+  const metricsPort = flags.metricsPort === undefined ? undefined : portSetting(flags.metricsPort, '--metrics-port', { allowAny: true });
+  const logLevel = logLevelSetting(flags.logLevel, '--log-level');
+  await requireServersAnswer([
+    // ingest logs in with exactly these credentials: a refused login is an error here too
+    mqttCheck(login.url, '--mqtt-url', { username: login.username, password: login.password, ca: login.ca, loginMatters: true }),
+    streamServerCheck(telemetryAddress, '--stream'),
+    streamServerCheck(deadLetterAddress, '--dead-letter'),
+    registryAddress.redis ? redisCheck(registryAddress.address, registryAddress.setting) : undefined,
+  ]);
   if (login.password !== undefined && debugPrintsMqttPasswords(process.env)) console.error(MQTT_DEBUG_WARNING);
-  const telemetryAddress = parseStreamAddress(flags.stream);
-  const deadLetterAddress = parseStreamAddress(flags.deadLetter);
-  const logger = createLogger({ level: flags.logLevel, component: 'ingest' });
+  const logger = createLogger({ level: logLevel, component: 'ingest' });
 
-  const store = registryAddress.startsWith('redis://') ? RedisSchemaStore.connect(registryAddress) : new FileSchemaStore(registryAddress);
+  const store = registryAddress.redis ? RedisSchemaStore.connect(registryAddress.address) : new FileSchemaStore(registryAddress.address);
   const registry = new SchemaRegistry(store);
   await registerSluiceSchemas(registry);
   const telemetryClient = openStreamClient(telemetryAddress, { logger, clientId: 'sluice-ingest' });
@@ -105,16 +121,13 @@ async function runIngest(flags: IngestFlags): Promise<void> {
     deadLetter: { client: deadLetterClient, stream: deadLetterAddress.stream },
     codec: new AvroCodec(registry),
     sourceKind: 'mqtt',
-    maxPayloadBytes: positiveInteger(flags.maxPayloadBytes, '--max-payload-bytes'),
-    lingerMs: positiveInteger(flags.lingerMs, '--linger-ms'),
-    maxBatchMessages: Math.max(1, positiveInteger(flags.maxBatch, '--max-batch')),
-    maxInFlightMessages: Math.max(1, positiveInteger(flags.maxInFlight, '--max-in-flight')),
+    ...limits,
     metrics,
     logger,
   };
   const pipeline = new IngestPipeline(pipelineOptions);
   // HTTP gets its own batches (and source label) on the same streams and metrics.
-  const httpPipeline = flags.httpPort === undefined ? undefined : new IngestPipeline({ ...pipelineOptions, sourceKind: 'http' });
+  const httpPipeline = httpPort === undefined ? undefined : new IngestPipeline({ ...pipelineOptions, sourceKind: 'http' });
   const ingest = await MqttIngest.start({
     mqttUrl: login.url,
     username: login.username,
@@ -128,9 +141,9 @@ async function runIngest(flags: IngestFlags): Promise<void> {
     logger,
   });
   const httpServer = httpPipeline
-    ? await startHttpIngest({ pipeline: httpPipeline, port: positiveInteger(flags.httpPort ?? '', '--http-port'), maxPayloadBytes: pipelineOptions.maxPayloadBytes, logger })
+    ? await startHttpIngest({ pipeline: httpPipeline, port: httpPort ?? 0, maxPayloadBytes: pipelineOptions.maxPayloadBytes, logger })
     : undefined;
-  const metricsServer = flags.metricsPort ? await serveMetrics(metrics.registry, positiveInteger(flags.metricsPort, '--metrics-port')) : undefined;
+  const metricsServer = metricsPort === undefined ? undefined : await serveMetrics(metrics.registry, metricsPort);
   // Listen before saying "ready": a SIGTERM sent on that line must drain, not kill (Node's default).
   const stopRequested = new Promise<void>((resolve) => {
     process.once('SIGINT', () => resolve());

@@ -3,13 +3,15 @@
  * JSON of every second and an HTML chart of rate, lag and latency — with phases that add
  * consumers, to show how throughput scales as they are added.
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Command } from 'commander';
 import { ConfigError } from '../../core/errors';
 import { loadtestHtml } from '../loadtest/loadtestReport';
 import { runLoadtest } from '../loadtest/loadtestRun';
 import type { LoadtestOptions } from '../loadtest/loadtestRun';
+import { resolveUpOptions } from '../up/upOptions';
+import type { UpOptions } from '../up/upOptions';
 
 interface LoadtestFlags {
   devices: string;
@@ -33,7 +35,7 @@ interface LoadtestFlags {
 }
 
 function integer(value: string, flag: string, min: number, max: number): number {
-  const parsed = Number(value);
+  const parsed = /^\s*-?\d+\s*$/.test(value) ? Number(value) : Number.NaN;
   if (!Number.isInteger(parsed) || parsed < min || parsed > max) throw new ConfigError(flag, `must be an integer from ${min} to ${max}, got "${value}"`);
   return parsed;
 }
@@ -47,11 +49,18 @@ export function parseDuration(value: string, flag: string, unit: 'ms' | 's'): nu
   return unit === 'ms' ? ms : ms / 1000;
 }
 
+const FLAG_OF: Partial<Record<keyof UpOptions, string>> = { kafka: '--kafka', kinesisEndpoint: '--kinesis-endpoint', mqttUrl: '--mqtt-url', redisUrl: '--redis-url', pgUrl: '--pg-url' };
+
 export function loadtestOptionsFromFlags(flags: LoadtestFlags): LoadtestOptions {
   const consumers = flags.consumers.split(',').map((part) => integer(part.trim(), '--consumers', 1, 64));
   const qos = integer(flags.qos, '--qos', 0, 1) as 0 | 1;
-  const kafka = flags.kafka === true ? '127.0.0.1:9092' : typeof flags.kafka === 'string' ? flags.kafka : undefined;
-  if (kafka && flags.kinesisEndpoint) throw new ConfigError('--kafka', 'choose one stream: Kafka or Kinesis, not both');
+  // the servers are `sluice up`'s, checked the same way
+  const { kafka, kinesisEndpoint, mqttUrl, redisUrl, pgUrl } = resolveUpOptions(
+    { kafka: flags.kafka, kinesisEndpoint: flags.kinesisEndpoint, mqttUrl: flags.mqttUrl, redisUrl: flags.redisUrl, pgUrl: flags.pg === false ? false : flags.pgUrl },
+    {},
+    (key) => FLAG_OF[key] ?? key,
+  );
+  if (existsSync(flags.out) && !statSync(flags.out).isDirectory()) throw new ConfigError('--out', `${flags.out} is a file, not a directory for the reports`);
   return {
     devices: integer(flags.devices, '--devices', 1, 100_000),
     rate: integer(flags.rate, '--rate', 1, 1_000_000),
@@ -60,8 +69,8 @@ export function loadtestOptionsFromFlags(flags: LoadtestFlags): LoadtestOptions 
     partitions: integer(flags.partitions, '--partitions', 1, 64),
     parallelization: integer(flags.parallelization, '--parallelization', 1, 10),
     handlerLatencyMs: Math.round(parseDuration(flags.handlerLatency, '--handler-latency', 'ms')),
-    consumers, gateway: flags.gateway === true, qos, kafka, kinesisEndpoint: flags.kinesisEndpoint, mqttUrl: flags.mqttUrl, redisUrl: flags.redisUrl,
-    pgUrl: flags.pg === false ? false : flags.pgUrl, keyPrefix: 'sluice-loadtest', lakeDir: '.sluice/loadtest-lake', seed: integer(flags.seed, '--seed', 0, 0xffffffff),
+    consumers, gateway: flags.gateway === true, qos, kafka, kinesisEndpoint, mqttUrl, redisUrl,
+    pgUrl, keyPrefix: 'sluice-loadtest', lakeDir: '.sluice/loadtest-lake', seed: integer(flags.seed, '--seed', 0, 0xffffffff),
   };
 }
 

@@ -43,6 +43,7 @@ export function mappingFromRunFlags(flags: RunFlags): MappingConfig {
 
 interface RunSettings {
   leaseDurationMs: number;
+  sessionTimeoutMs: number;
   metricsPort: number | undefined;
   logLevel: string;
 }
@@ -51,6 +52,8 @@ interface RunSettings {
 function runSettingsFromFlags(flags: RunFlags): RunSettings {
   return {
     leaseDurationMs: integerSetting(flags.leaseDurationMs ?? '10000', '--lease-duration-ms', 1, 86_400_000),
+    // the broker enforces its own range (group.min/max.session.timeout.ms); this catches what is not a number
+    sessionTimeoutMs: integerSetting(flags.sessionTimeoutMs ?? '30000', '--session-timeout-ms', 1, 86_400_000),
     metricsPort: flags.metricsPort === undefined ? undefined : portSetting(flags.metricsPort, '--metrics-port', { allowAny: true }),
     logLevel: logLevelSetting(flags.logLevel ?? 'info', '--log-level'),
   };
@@ -72,7 +75,7 @@ async function requireSourceStream(source: StreamAddress, setting: string): Prom
     await client.listPartitions(source.stream);
   } catch (error) {
     if (!isSluiceError(error, 'STREAM_NOT_FOUND')) throw error;
-    throw new SluiceError('STREAM_NOT_FOUND', `the source stream "${source.stream}" (${setting}) does not exist on ${formatStreamAddress(source).replace(/\/[^/]*$/, '')}`, {
+    throw new SluiceError('STREAM_NOT_FOUND', `${setting}: the source stream "${source.stream}" does not exist on ${formatStreamAddress(source).replace(/\/[^/]*$/, '')}`, {
       hint: 'create it first (the producer, `sluice up` or your infrastructure does), or fix the name',
     });
   } finally {
@@ -111,6 +114,8 @@ Ctrl-C drains: in-flight batches finish and are checkpointed, then the worker ex
     const destinationAddress = mapping.DestinationConfig?.OnFailure.Destination;
     const needsRedis = source.kind === 'kinesis' || mapping.TumblingWindowInSeconds > 0;
     const redisUrl = needsRedis ? redisSetting(flags.redisUrl) : undefined;
+    // not needed by this mapping, but a mistyped URL is still a mistake worth saying
+    if (!needsRedis && flags.redisUrl !== undefined) serverUrl(flags.redisUrl, '--redis-url', REDIS_URL);
     // Before anything connects: the handler loads (a missing file or export is a configuration
     // error), every named server answers, and the source stream exists (AWS refuses a mapping
     // to a missing stream too).
@@ -129,7 +134,7 @@ Ctrl-C drains: in-flight batches finish and are checkpointed, then the worker ex
     const destinationClient = destinationAddress ? openStreamClient(destinationAddress, { logger }) : undefined;
     const redis = redisUrl ? await connectRedis(redisUrl.url) : undefined;
     const runner = new MappingRunner({
-      mapping, client, redis, workerId: flags.workerId, logger, leaseDurationMs: settings.leaseDurationMs, sessionTimeoutMs: Number(flags.sessionTimeoutMs ?? 30_000),
+      mapping, client, redis, workerId: flags.workerId, logger, leaseDurationMs: settings.leaseDurationMs, sessionTimeoutMs: settings.sessionTimeoutMs,
       destination: destinationClient && destinationAddress ? { client: destinationClient, stream: parseStreamAddress(destinationAddress).stream } : undefined,
     });
     const metricsServer = settings.metricsPort === undefined ? undefined : await serveMetrics(runner.metrics.registry, settings.metricsPort);

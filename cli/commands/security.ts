@@ -7,6 +7,7 @@ import type { Command } from 'commander';
 import Redis from 'ioredis';
 import { displayPath } from '../../infra/paths';
 import { generatePassword } from '../../security/generatedPassword';
+import { PIPELINE_MIGRATIONS } from '../../processors/shared/pipelineMigrations';
 import { applyPostgresRoles, DEFAULT_PG_OWNER_ROLE, DEFAULT_PG_PIPELINE_ROLE } from '../../security/postgresRoles';
 import { createRedisPipelineUser, DEFAULT_REDIS_PIPELINE_USER, deleteRedisPipelineUser } from '../../security/redisPipelineUser';
 import { readOrCreateSecretFile } from '../../security/secretSources';
@@ -31,6 +32,7 @@ interface PgRolesFlags {
   ownerPasswordFile?: string;
   pipelinePasswordFile?: string;
   revokePublic?: boolean;
+  migrate?: boolean;
   json?: boolean;
 }
 
@@ -62,6 +64,11 @@ async function runRedisUser(flags: RedisUserFlags): Promise<void> {
   }
 }
 
+function migrationsLine(migrated: string[] | undefined): string {
+  if (migrated === undefined) return 'migrations run as this role (--migrate applies them now)';
+  return migrated.length === 0 ? 'no migrations were pending' : `applied migrations ${migrated.join(', ')}`;
+}
+
 async function runPgRoles(flags: PgRolesFlags): Promise<void> {
   const adminUrl = flags.pgUrl ?? process.env.SLUICE_PG_URL ?? DEFAULT_PG_URL;
   const passwords = {
@@ -76,6 +83,7 @@ async function runPgRoles(flags: PgRolesFlags): Promise<void> {
     ownerPassword: passwords.owner?.secret,
     pipelinePassword: passwords.pipeline?.secret,
     revokePublic: flags.revokePublic === true,
+    migrations: flags.migrate === true ? PIPELINE_MIGRATIONS : undefined,
   });
   if (flags.json === true) {
     console.log(JSON.stringify(result, null, 2));
@@ -84,7 +92,7 @@ async function runPgRoles(flags: PgRolesFlags): Promise<void> {
   console.log(
     [
       `database ${result.database} on ${redactUrl(adminUrl)}, schema ${result.schema}:`,
-      `  ${result.ownerRole}: owns the schema and its tables; run migrations as this role`,
+      `  ${result.ownerRole}: owns the schema and its tables; ${migrationsLine(result.migrated)}`,
       `  ${result.pipelineRole}: SELECT, INSERT, UPDATE on ${result.tables.length === 0 ? 'the tables migrations will create' : result.tables.join(', ')} (and later tables of ${result.ownerRole}); no DDL, no DELETE`,
       ...(['owner', 'pipeline'] as const).map((role) => {
         const password = passwords[role];
@@ -115,6 +123,7 @@ export function registerSecurityCommand(program: Command): void {
     .option('--pipeline-role <name>', 'what the processors connect as', DEFAULT_PG_PIPELINE_ROLE)
     .option('--owner-password-file <file>', 'the owner\'s password; made when the file does not exist')
     .option('--pipeline-password-file <file>', 'the pipeline role\'s password; made when the file does not exist')
+    .option('--migrate', 'apply every processor\'s pending migrations as the owner role (the pipeline role only checks them)')
     .option('--revoke-public', 'take PUBLIC\'s default CONNECT and TEMPORARY on the database and its rights on the schema (a database of the pipeline\'s own only)')
     .option('--json', 'print the result as JSON')
     .action(async (flags: PgRolesFlags) => runPgRoles(flags));

@@ -12,6 +12,7 @@ import {
   createAvroReadingEncoder,
   formatProgressLine,
   parseFaultSpecs,
+  resolveFleetOptions,
   startFleet,
 } from '../../simulators';
 import type { AnomalyKind, DeviceType, FleetOptions, FleetOptionsInput, FleetReport, OptionPath, ReadingEncoder } from '../../simulators';
@@ -21,6 +22,8 @@ import { SchemaRegistry } from '../../schemas/schemaRegistry';
 import { readMqttCredentials } from '../../security/mqttCredentialsFile';
 import { debugPrintsMqttPasswords, MQTT_DEBUG_WARNING } from '../../security/mqttLogin';
 import { redactUrl } from '../../security/urlCredentials';
+import { schemaRegistrySetting } from '../support/serverAddresses';
+import { mqttCheck, redisCheck, requireServersAnswer } from '../support/serverChecks';
 
 /**
  * `sluice simulate`: a fleet of simulated devices publishing telemetry over MQTT. Also a plain
@@ -120,9 +123,7 @@ export function fleetOptionsFromFlags(flags: SimulateFlags): FleetOptionsInput {
   if (flags.clean && flags.persistent) throw new ConfigError('--clean/--persistent', 'choose one, not both');
   const qos = parseNumberFlag(flags.qos, '--qos');
   if (qos !== 0 && qos !== 1) throw new ConfigError('--qos', `must be 0 or 1, got ${flags.qos}`);
-  if (flags.payload === 'avro' && schemaRegistryAddress(flags) === undefined) {
-    throw new ConfigError('--schema-registry', 'avro payloads need a schema registry: a registry file path or redis://host:port (or $SLUICE_SCHEMA_REGISTRY)');
-  }
+  if (flags.payload === 'avro') schemaRegistrySetting(flags.schemaRegistry, 'avro payloads need a schema registry');
   return {
     mqttUrl: flags.mqttUrl ?? process.env.SLUICE_MQTT_URL ?? 'mqtt://127.0.0.1:1883',
     devices: parseNumberFlag(flags.devices, '--devices'),
@@ -142,7 +143,7 @@ export function fleetOptionsFromFlags(flags: SimulateFlags): FleetOptionsInput {
     payload: parseList(flags.payload, PAYLOAD_FORMATS, '--payload')[0],
     topicPrefix: flags.topicPrefix,
     deviceIdPrefix: flags.deviceIdPrefix,
-    firstSeq: flags.firstSeq === undefined ? undefined : Number(flags.firstSeq),
+    firstSeq: flags.firstSeq === undefined ? undefined : parseNumberFlag(flags.firstSeq, '--first-seq'),
     inflightWindow: parseNumberFlag(flags.inflight, '--inflight'),
     oversizeBytes: parseNumberFlag(flags.oversizeBytes, '--oversize-bytes'),
     drainTimeoutMs: parseNumberFlag(flags.drainTimeoutMs, '--drain-timeout-ms'),
@@ -160,13 +161,9 @@ function readCaFile(file: string, flag: string): Buffer {
   }
 }
 
-function schemaRegistryAddress(flags: SimulateFlags): string | undefined {
-  return flags.schemaRegistry ?? process.env.SLUICE_SCHEMA_REGISTRY;
-}
-
 /** Registers the TelemetryReading schema in the registry the flag names and returns its encoder. */
 async function avroEncoderFor(address: string): Promise<ReadingEncoder> {
-  const store = address.startsWith('redis://') ? RedisSchemaStore.connect(address) : new FileSchemaStore(address);
+  const store = /^rediss?:\/\//.test(address) ? RedisSchemaStore.connect(address) : new FileSchemaStore(address);
   const registry = new SchemaRegistry(store);
   try {
     return (await createAvroReadingEncoder(registry)).encode;
@@ -175,10 +172,22 @@ async function avroEncoderFor(address: string): Promise<ReadingEncoder> {
   }
 }
 
+/** Stands in for the Avro encoder while the options are checked, before the registry is opened. */
+const encoderToCome: ReadingEncoder = () => Buffer.alloc(0);
+
 async function runSimulate(flags: SimulateFlags): Promise<FleetReport> {
   const options = fleetOptionsFromFlags(flags);
-  const registryAddress = schemaRegistryAddress(flags);
-  if (options.payload === 'avro' && registryAddress !== undefined) options.encodeReading = await avroEncoderFor(registryAddress);
+  // Everything is checked before anything opens: the options (all of them, as startFleet will),
+  // then the broker and the registry answer. Without this, an unreachable broker ran the whole
+  // --duration and printed a report of zeros.
+  const registry = options.payload === 'avro' ? schemaRegistrySetting(flags.schemaRegistry, 'avro payloads need a schema registry') : undefined;
+  const checked = resolveFleetOptions({ ...options, encodeReading: registry ? encoderToCome : undefined }, flagPath);
+  await requireServersAnswer([
+    // each device logs in with its own credentials: any CONNACK shows the broker is there
+    mqttCheck(checked.mqttUrl, '--mqtt-url', { ca: checked.tlsCa }),
+    registry?.redis ? redisCheck(registry.address, registry.setting) : undefined,
+  ]);
+  if (registry) options.encodeReading = await avroEncoderFor(registry.address);
   if (options.credentials !== undefined && debugPrintsMqttPasswords(process.env)) console.error(MQTT_DEBUG_WARNING);
   const fleet = startFleet(options, flagPath);
   const statusLine = process.stderr.isTTY === true;

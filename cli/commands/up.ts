@@ -38,17 +38,21 @@ interface UpFlags {
 const FLAG_OF: Partial<Record<keyof UpOptions, string>> = {
   devices: '--devices', rate: '--rate', durationSeconds: '--duration', seed: '--seed', partitions: '--partitions', kafka: '--kafka', kinesisEndpoint: '--kinesis-endpoint',
   mqttUrl: '--mqtt-url', redisUrl: '--redis-url', pgUrl: '--pg-url', lakeDir: '--lake-dir', alertRules: '--alert-rules', webhookUrls: '--webhook-urls', dashboardPort: '--dashboard-port', metricsPort: '--metrics-port',
+  json: '--json', keyPrefix: '--key-prefix', streamPrefix: '--stream-prefix', dashboard: '--no-dashboard',
 };
 
 export function upOptionsFromFlags(flags: UpFlags, cwd = process.cwd()): UpOptions {
-  const configFile = flags.config ?? (existsSync(path.join(cwd, 'sluice.yaml')) ? path.join(cwd, 'sluice.yaml') : undefined);
-  const file = configFile ? loadUpFile(configFile) : {};
+  const found = path.join(cwd, 'sluice.yaml');
+  const configFile = flags.config ?? (existsSync(found) ? found : undefined);
+  // errors name the file as the user typed it (--config), or as the one found here
+  const fileName = flags.config ?? 'sluice.yaml';
+  const file = configFile ? loadUpFile(configFile, fileName) : {};
   return resolveUpOptions({
     devices: flags.devices, rate: flags.rate, durationSeconds: flags.duration, seed: flags.seed, partitions: flags.partitions, kafka: flags.kafka,
     kinesisEndpoint: flags.kinesisEndpoint, mqttUrl: flags.mqttUrl, redisUrl: flags.redisUrl, pgUrl: flags.pg === false ? false : flags.pgUrl,
     lakeDir: flags.lakeDir, alertRules: flags.alertRules, webhookUrls: flags.webhookUrls, dashboard: flags.dashboard === false ? false : undefined,
     dashboardPort: flags.dashboardPort, json: flags.json, keyPrefix: flags.keyPrefix, streamPrefix: flags.streamPrefix, metricsPort: flags.metricsPort,
-  }, file, (key) => FLAG_OF[key] ?? (configFile ? `${path.basename(configFile)}: ${key}` : key));
+  }, file, (key, from) => (from === 'file' ? `${fileName}: ${key}` : FLAG_OF[key] ?? key));
 }
 
 export function registerUpCommand(program: Command): void {

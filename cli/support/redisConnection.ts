@@ -4,6 +4,7 @@
  */
 import Redis from 'ioredis';
 import { SluiceError, errorMessage } from '../../core/errors';
+import { quietConnectionErrors, resilientRedisOptions } from '../../runtime/redis/redisAvailability';
 
 export const DEFAULT_REDIS_URL = 'redis://127.0.0.1:6379';
 
@@ -12,8 +13,8 @@ export function redisUrlFrom(flag: string | undefined): string {
 }
 
 export async function connectRedis(url: string): Promise<Redis> {
-  const redis = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 3, enableOfflineQueue: true });
-  redis.on('error', () => undefined); // connection errors surface through the commands below
+  // the runner's leases, checkpoints and windows ride out a Redis restart (runtime/redis/redisAvailability.ts)
+  const redis = quietConnectionErrors(new Redis(url, resilientRedisOptions({ lazyConnect: true })));
   try {
     await redis.connect();
     await redis.ping();

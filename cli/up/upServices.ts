@@ -4,11 +4,14 @@
  * no Redis answers). PostgreSQL is used when it answers; without it storage writes lake files
  * only and says so.
  */
+import { SluiceError } from '../../core/errors';
 import { probePostgres } from '../../infra/probes';
+import { redactUrl } from '../../security/urlCredentials';
+import { kafkaCheck, kinesisCheck, mqttCheck, postgresCheck, redisCheck, requireServersAnswer } from '../support/serverChecks';
 import { startEmbeddedKinesis } from '../../infra/embedded/embeddedKinesis';
 import { startEmbeddedMqttBroker } from '../../infra/embedded/embeddedMqttBroker';
 import { ensureRedis } from '../../infra/embedded/ensureRedis';
-import type { UpOptions } from './upOptions';
+import type { UpOptions, UpServerKey } from './upOptions';
 
 export const DEFAULT_PG_URL = 'postgres://postgres@127.0.0.1:5432/test';
 
@@ -28,7 +31,23 @@ export interface UpServices {
   close(): Promise<void>;
 }
 
+/** Every server the options name must answer before any part starts (embedded ones included). */
+export async function checkNamedServers(options: Pick<UpOptions, UpServerKey | 'serverSettings'>): Promise<void> {
+  const setting = (key: UpServerKey): string => options.serverSettings?.[key] ?? SERVER_FLAGS[key];
+  await requireServersAnswer([
+    options.kafka === undefined ? undefined : kafkaCheck(options.kafka.split(','), setting('kafka')),
+    options.kinesisEndpoint === undefined ? undefined : kinesisCheck(options.kinesisEndpoint, setting('kinesisEndpoint')),
+    // the devices log in with credentials of their own: any CONNACK shows the broker is there
+    options.mqttUrl === undefined ? undefined : mqttCheck(options.mqttUrl, setting('mqttUrl')),
+    options.redisUrl === undefined ? undefined : redisCheck(options.redisUrl, setting('redisUrl')),
+    typeof options.pgUrl === 'string' ? postgresCheck(options.pgUrl, setting('pgUrl')) : undefined,
+  ]);
+}
+
+const SERVER_FLAGS: Record<UpServerKey, string> = { kafka: '--kafka', kinesisEndpoint: '--kinesis-endpoint', mqttUrl: '--mqtt-url', redisUrl: '--redis-url', pgUrl: '--pg-url' };
+
 export async function startUpServices(options: UpOptions): Promise<UpServices> {
+  await checkNamedServers(options);
   const closers: Array<() => Promise<void>> = [];
   const close = async (): Promise<void> => {
     for (const closer of closers.reverse()) await closer().catch(() => undefined);
@@ -60,7 +79,7 @@ export async function startUpServices(options: UpOptions): Promise<UpServices> {
     if (options.mqttUrl) {
       mqttUrl = options.mqttUrl;
       mqttBroker = 'mosquitto';
-      descriptions.push(`MQTT       ${mqttUrl}`);
+      descriptions.push(`MQTT       ${redactUrl(mqttUrl)}`);
     } else {
       const broker = await startEmbeddedMqttBroker();
       closers.push(() => broker.close());
@@ -71,19 +90,24 @@ export async function startUpServices(options: UpOptions): Promise<UpServices> {
     const redis = await ensureRedis({ url: options.redisUrl });
     closers.push(() => redis.close());
     // A Redis the user named must be that one: a stand-in would hide the mistake.
-    if (options.redisUrl && redis.spawned) throw new Error(`Redis at ${options.redisUrl} does not answer; start it (sluice infra status says how) or leave out --redis-url to use a local one`);
-    descriptions.push(`Redis      ${redis.url}${redis.spawned ? ` (a child redis-server, pid ${redis.pid ?? '?'}: none answered at the default address)` : ''}`);
+    if (options.redisUrl && redis.spawned) {
+      throw new SluiceError('SERVICE_UNAVAILABLE', `--redis-url: Redis at ${redactUrl(options.redisUrl)} does not answer`, { retriable: false, hint: 'start it (`sluice infra status` says how) or leave out --redis-url to use a local one' });
+    }
+    descriptions.push(`Redis      ${redactUrl(redis.url)}${redis.spawned ? ` (a child redis-server, pid ${redis.pid ?? '?'}: none answered at the default address)` : ''}`);
     let pgUrl: string | undefined;
     if (options.pgUrl !== false) {
       const candidate = options.pgUrl ?? DEFAULT_PG_URL;
       const answer = await probePostgres(candidate, 2000);
       if (answer.ok) {
         pgUrl = candidate;
-        descriptions.push(`PostgreSQL ${candidate}`);
+        descriptions.push(`PostgreSQL ${redactUrl(candidate)}`);
       } else if (options.pgUrl) {
-        throw new Error(`PostgreSQL at ${candidate} does not answer (${answer.detail}); start it (sluice infra status says how), fix --pg-url, or run with --no-pg`);
+        throw new SluiceError('SERVICE_UNAVAILABLE', `--pg-url: PostgreSQL at ${redactUrl(candidate)} does not answer: ${answer.detail}`, {
+          retriable: false,
+          hint: 'start it (`sluice infra status` says how), fix --pg-url, or run with --no-pg',
+        });
       } else {
-        notes.push(`PostgreSQL does not answer at ${candidate} (${answer.detail}): readings go to lake files only, the device registry and alert history are off. Start PostgreSQL or pass --pg-url to store them.`);
+        notes.push(`PostgreSQL does not answer at ${redactUrl(candidate)} (${answer.detail}): readings go to lake files only, the device registry and alert history are off. Start PostgreSQL or pass --pg-url to store them.`);
         descriptions.push('PostgreSQL none (lake files only)');
       }
     } else {

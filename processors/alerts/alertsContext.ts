@@ -5,6 +5,7 @@
  */
 import { ConfigError } from '../../core/errors';
 import type { AvroCodec } from '../../schemas/avroCodec';
+import { PG_APPLICATION_NAMES } from '../shared/pgConnections';
 import { sharedCodec, sharedPgPool, sharedRedis, sharedStream } from '../shared/processorResources';
 import { AlertKeys } from './alertKeys';
 import { alertSettings } from './alertSettings';
@@ -38,7 +39,7 @@ export function buildFanout(settings: AlertSettings, codec: AvroCodec | undefine
     targets.push(new StreamTarget(client, stream, codec));
   }
   if (settings.mqttUrl !== undefined) targets.push(new MqttTarget(settings.mqttUrl));
-  if (settings.pgUrl !== undefined) targets.push(new PostgresTarget(sharedPgPool(settings.pgUrl)));
+  if (settings.pgUrl !== undefined) targets.push(new PostgresTarget(sharedPgPool(settings.pgUrl, PG_APPLICATION_NAMES.alerts)));
   if (settings.webhooks) {
     const sink = deadLetters;
     targets.push(new WebhookTarget({

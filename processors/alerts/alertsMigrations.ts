@@ -6,7 +6,7 @@
  */
 import type { Pool } from 'pg';
 import type { Migration } from '../shared/migrations';
-import { applyMigrations } from '../shared/migrations';
+import { ensureMigrations } from '../shared/migrations';
 
 export const ALERTS_MIGRATIONS: readonly Migration[] = [
   {
@@ -51,15 +51,11 @@ export const ALERTS_MIGRATIONS: readonly Migration[] = [
   },
 ];
 
-const migrated = new WeakMap<Pool, Promise<void>>();
-
-/** Applies the migrations once per pool in this process; a failure is not remembered (the next call tries again). */
+/**
+ * Checks the migrations once per pool in this process and applies what is missing when the role
+ * may (processors/shared/migrations.ts; the pipeline role may not: the owner applies them with
+ * `sluice security pg-roles --migrate`). A failure is not remembered: the next call tries again.
+ */
 export function ensureAlertsSchema(pool: Pool): Promise<void> {
-  let pending = migrated.get(pool);
-  if (!pending) {
-    pending = applyMigrations(pool, ALERTS_MIGRATIONS).then(() => undefined);
-    pending.catch(() => migrated.delete(pool));
-    migrated.set(pool, pending);
-  }
-  return pending;
+  return ensureMigrations(pool, ALERTS_MIGRATIONS);
 }

@@ -7,6 +7,7 @@
 import type { Pool } from 'pg';
 import { ConfigError } from '../../core/errors';
 import { applyMigrations } from '../shared/migrations';
+import { withPgClient } from '../shared/pgConnections';
 import type { CsvRowError } from './deviceCsv';
 import { parseDeviceCsv } from './deviceCsv';
 import type { DeviceRegistration } from './deviceRegistration';
@@ -43,18 +44,17 @@ export function describeRowErrors(errors: readonly CsvRowError[]): string {
 /** Upserts devices in one transaction (creating the table first if needed); `keep` leaves registered devices as they are. */
 export async function registerDevices(pool: Pool, devices: readonly DeviceRegistration[], onConflict: 'update' | 'keep' = 'update'): Promise<UpsertCounts> {
   await applyMigrations(pool, REGISTRY_MIGRATIONS);
-  const client = await pool.connect();
-  try {
+  return withPgClient(pool, async (client) => {
     await client.query('BEGIN');
-    const counts = await upsertDevices(client, devices, onConflict);
-    await client.query('COMMIT');
-    return counts;
-  } catch (error) {
-    await client.query('ROLLBACK').catch(() => undefined);
-    throw error;
-  } finally {
-    client.release();
-  }
+    try {
+      const counts = await upsertDevices(client, devices, onConflict);
+      await client.query('COMMIT');
+      return counts;
+    } catch (error) {
+      await client.query('ROLLBACK').catch(() => undefined);
+      throw error;
+    }
+  });
 }
 
 export async function importDevicesCsv(pool: Pool, text: string | Buffer, options: DeviceImportOptions): Promise<DeviceImportReport> {

@@ -5,8 +5,9 @@
  * when one is missing or malformed.
  */
 import Redis from 'ioredis';
-import { Pool } from 'pg';
+import type { Pool } from 'pg';
 import { ConfigError } from '../../core/errors';
+import { quietConnectionErrors, resilientRedisOptions } from '../../runtime/redis/redisAvailability';
 import { AvroCodec } from '../../schemas/avroCodec';
 import { FileSchemaStore } from '../../schemas/fileSchemaStore';
 import { RedisSchemaStore } from '../../schemas/redisSchemaStore';
@@ -14,6 +15,7 @@ import { SchemaRegistry } from '../../schemas/schemaRegistry';
 import { openStreamClient } from '../../streams/openStreamClient';
 import { parseStreamAddress } from '../../streams/streamAddress';
 import type { StreamClient } from '../../streams/streamClient';
+import { createPipelinePool } from './pgConnections';
 
 /** The value of an environment variable, or `fallback`; a ConfigError naming it when neither exists. */
 export function envSetting(name: string, fallback?: string, env: NodeJS.ProcessEnv = process.env): string {
@@ -37,20 +39,24 @@ const codecsByRegistry = new Map<string, { codec: AvroCodec; store: FileSchemaSt
 export function sharedRedis(url: string): Redis {
   let redis = redisByUrl.get(url);
   if (!redis) {
-    redis = new Redis(url, { maxRetriesPerRequest: 3 });
-    // errors surface through the commands that fail; an unhandled 'error' event would crash the worker
-    redis.on('error', () => undefined);
+    // waits about a second for a restarted Redis, then fails the batch (runtime/redis/redisAvailability.ts)
+    redis = quietConnectionErrors(new Redis(url, resilientRedisOptions()));
     redisByUrl.set(url, redis);
   }
   return redis;
 }
 
-export function sharedPgPool(url: string): Pool {
-  let pool = pgByUrl.get(url);
+/**
+ * One pool per address and function: `applicationName` (`sluice-<function>`, processors/README.md)
+ * names its sessions in pg_stat_activity. pgConnections.ts says why a dropped connection cannot
+ * crash the process.
+ */
+export function sharedPgPool(url: string, applicationName: string): Pool {
+  const key = `${applicationName} ${url}`;
+  let pool = pgByUrl.get(key);
   if (!pool) {
-    pool = new Pool({ connectionString: url, max: 4 });
-    pool.on('error', () => undefined); // an idle client's error; the next query reports it
-    pgByUrl.set(url, pool);
+    pool = createPipelinePool(url, applicationName);
+    pgByUrl.set(key, pool);
   }
   return pool;
 }

@@ -8,6 +8,7 @@
  *   sluice run --handler ./processors/storage/aggregatesHandler.ts#handler --source kafka://127.0.0.1:9092/aggregates
  */
 import type { Context } from 'aws-lambda';
+import { PG_APPLICATION_NAMES } from '../shared/pgConnections';
 import { sharedCodec, sharedPgPool } from '../shared/processorResources';
 import type { ProcessorEvent } from '../shared/streamRecords';
 import { recordsOf } from '../shared/streamRecords';
@@ -17,7 +18,7 @@ import { aggregateStorageSettings } from './storageSettings';
 
 export async function handler(event: ProcessorEvent, context?: Context): Promise<{ batchItemFailures: [] }> {
   const settings = aggregateStorageSettings();
-  const pool = sharedPgPool(settings.pgUrl);
+  const pool = sharedPgPool(settings.pgUrl, PG_APPLICATION_NAMES.storeAggregates);
   await ensureStorageSchema(pool);
   await storeAggregateBatch(recordsOf(event), {
     pool,

@@ -10,6 +10,7 @@
  *   sluice run --handler ./processors/storage/readingsHandler.ts#handler --source kafka://127.0.0.1:9092/enriched
  */
 import type { Context, ScheduledEvent } from 'aws-lambda';
+import { PG_APPLICATION_NAMES } from '../shared/pgConnections';
 import { sharedCodec, sharedPgPool } from '../shared/processorResources';
 import type { ProcessorEvent } from '../shared/streamRecords';
 import { recordsOf } from '../shared/streamRecords';
@@ -22,7 +23,7 @@ import { storageSettings } from './storageSettings';
 
 export async function handler(event: ProcessorEvent, context?: Context): Promise<{ batchItemFailures: [] }> {
   const settings = storageSettings();
-  const pool = settings.pgUrl === undefined ? undefined : sharedPgPool(settings.pgUrl);
+  const pool = settings.pgUrl === undefined ? undefined : sharedPgPool(settings.pgUrl, PG_APPLICATION_NAMES.storeReadings);
   if (pool) await ensureStorageSchema(pool);
   await storeReadingBatch(recordsOf(event), {
     pool,
@@ -47,7 +48,7 @@ export async function compactLake(_event?: ScheduledEvent): Promise<LakeCompacti
     // Without PostgreSQL there is no lock to share: fine for one process (sluice up), not for several compactors.
     report = await compactLakeFiles(lakeDir, settings.compaction);
   } else {
-    const locked = await withLakeCompactionLock(sharedPgPool(settings.pgUrl), lakeDir, () => compactLakeFiles(lakeDir, settings.compaction));
+    const locked = await withLakeCompactionLock(sharedPgPool(settings.pgUrl, PG_APPLICATION_NAMES.compactLake), lakeDir, () => compactLakeFiles(lakeDir, settings.compaction));
     if (!locked.acquired) return { skipped: 'another compactor is running on this lake' };
     report = locked.value;
   }

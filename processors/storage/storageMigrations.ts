@@ -1,7 +1,9 @@
 /**
- * The storage processor's PostgreSQL schema. `ensureStorageSchema` applies it on a handler's
- * first invocation (per pool, per process); `sluice up` can apply `STORAGE_MIGRATIONS` itself at
- * start. Applied migrations are never edited: a change is a new migration.
+ * The storage processor's PostgreSQL schema. `ensureStorageSchema` checks it on a handler's
+ * first invocation (per pool, per process) and applies what is missing when the role may
+ * (processors/shared/migrations.ts); under least privilege the owner applies it beforehand
+ * (`sluice security pg-roles --migrate`). Applied migrations are never edited: a change is a new
+ * migration.
  *
  * Rows are a pure function of the record they come from (no `stored_at DEFAULT now()`), so a
  * replay into an empty database gives the very same rows, and a replay into a full one changes
@@ -9,7 +11,7 @@
  */
 import type { Pool } from 'pg';
 import type { Migration } from '../shared/migrations';
-import { applyMigrations } from '../shared/migrations';
+import { ensureMigrations } from '../shared/migrations';
 
 export const STORAGE_MIGRATIONS: readonly Migration[] = [
   {
@@ -61,18 +63,11 @@ export const STORAGE_MIGRATIONS: readonly Migration[] = [
   },
 ];
 
-const migrated = new WeakMap<Pool, Promise<void>>();
-
 /**
- * Applies the storage migrations once per pool in this process (a cold start pays it, warm
- * invocations do not). A failure is not remembered: the next invocation tries again.
+ * Checks (and, when the role may, applies) the storage migrations once per pool in this
+ * process: a cold start pays it, warm invocations do not. A failure is not remembered: the next
+ * invocation tries again.
  */
 export function ensureStorageSchema(pool: Pool): Promise<void> {
-  let pending = migrated.get(pool);
-  if (!pending) {
-    pending = applyMigrations(pool, STORAGE_MIGRATIONS).then(() => undefined);
-    pending.catch(() => migrated.delete(pool));
-    migrated.set(pool, pending);
-  }
-  return pending;
+  return ensureMigrations(pool, STORAGE_MIGRATIONS);
 }

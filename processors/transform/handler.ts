@@ -12,6 +12,7 @@ import type { Context } from 'aws-lambda';
 import { DeviceLookup } from '../registry/deviceLookup';
 import { REGISTRY_MIGRATIONS } from '../registry/registryMigrations';
 import { applyMigrations } from '../shared/migrations';
+import { PG_APPLICATION_NAMES } from '../shared/pgConnections';
 import { sharedCodec, sharedPgPool, sharedRedis, sharedStream } from '../shared/processorResources';
 import type { ProcessorEvent } from '../shared/streamRecords';
 import { DedupeWindow } from './dedupeWindow';
@@ -28,8 +29,8 @@ const NO_REGISTRY = {
 async function transformFromEnvironment(): Promise<TransformHandler> {
   const config = transformConfigFromEnv();
   // SLUICE_PG_URL=none: no registry; every device is unknown (SLUICE_UNKNOWN_DEVICES decides what that means).
-  const pool = config.pgUrl === 'none' ? undefined : sharedPgPool(config.pgUrl);
-  // The registry table must exist before the first lookup; applying is a no-op once done.
+  const pool = config.pgUrl === 'none' ? undefined : sharedPgPool(config.pgUrl, PG_APPLICATION_NAMES.transform);
+  // The registry table must exist before the first lookup: a read-only check once it does (the pipeline role may not apply it).
   if (pool) await applyMigrations(pool, REGISTRY_MIGRATIONS);
   return createTransformHandler({
     codec: sharedCodec(config.schemaRegistry),

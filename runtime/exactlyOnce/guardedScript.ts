@@ -22,6 +22,7 @@ import path from 'node:path';
 import { SluiceError } from '../../core/errors';
 import { RedisKeys } from '../redis/keys';
 import { isCanonicalPosition } from '../redis/positionOrder';
+import { redisCallError } from '../redis/redisAvailability';
 import type { RedisConnection } from '../redis/scriptLoader';
 import { SCRIPT_DIR } from '../redis/scriptLoader';
 
@@ -86,7 +87,7 @@ function define(redis: RedisConnection, script: GuardedScript): ScriptMethod {
     defined.set(redis, names);
   }
   if (!names.has(script.command)) {
-    // EVALSHA, and EVAL when Redis answers NOSCRIPT (after a restart or SCRIPT FLUSH)
+    // ioredis sends EVAL on each new socket (a restarted Redis has no scripts), EVALSHA after, EVAL again on NOSCRIPT
     redis.defineCommand(script.command, { lua: script.lua });
     names.add(script.command);
   }
@@ -101,7 +102,14 @@ export async function applyOnceWith(redis: RedisConnection, script: GuardedScrip
   const expected = request.expectedLast === undefined ? NO_CHECK : (request.expectedLast ?? '');
   const method = define(redis, script);
   const allKeys = [keys.exactlyOnceApplied(request.scope), ...request.keys];
-  const raw = (await method.call(redis, allKeys.length, ...allKeys, request.position, expected, ...request.args)) as [number, unknown];
+  let raw: [number, unknown];
+  try {
+    raw = (await method.call(redis, allKeys.length, ...allKeys, request.position, expected, ...request.args)) as [number, unknown];
+  } catch (error) {
+    // Redis down: a retriable CONNECTION_FAILED, so the batch is retried; whether the script ran
+    // before the connection broke does not matter, the retry finds it `duplicate` if it did
+    throw redisCallError(error, `${script.command} ${request.scope}`);
+  }
   const [code, value] = raw;
   switch (code) {
     case 1:

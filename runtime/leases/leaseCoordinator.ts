@@ -24,11 +24,15 @@ import { performance } from 'node:perf_hooks';
 import type { Logger } from '../../core/logger';
 import { silentLogger } from '../../core/logger';
 import { errorMessage, isSluiceError, SluiceError } from '../../core/errors';
+import { backoffDelay } from '../../core/retry';
 import type { LeaseStore } from './leaseStore';
 import { planLeaseTakeover } from './leaseTakeover';
 import type { InitialPosition, LeaseFence, ShardDescription, ShardLease } from './shardLease';
 
 export type LeaseLostReason = 'lease-lost' | 'taken' | 'expired' | 'deleted';
+
+/** between attempts of a checkpoint that could not reach Redis: soon after it is back, not hammering it */
+const CHECKPOINT_RETRY = { initialDelayMs: 50, maxDelayMs: 1000, factor: 2 };
 
 /**
  * One acquisition of a shard lease, for the code that processes the shard. Its calls are
@@ -175,19 +179,23 @@ export class LeaseCoordinator extends EventEmitter<LeaseCoordinatorEvents> {
   }
 
   private async checkpointFor(shardId: string, acquisition: number | undefined, sequenceNumber: string): Promise<void> {
-    await this.serialize(shardId, async () => {
-      const held = this.requireHeld(shardId, acquisition);
-      await this.fenced(shardId, () => this.store.checkpoint(shardId, this.workerId, held.lease.counter, sequenceNumber));
-      held.lease = { ...held.lease, checkpoint: sequenceNumber, atTimestamp: null, ownerSwitchesSinceCheckpoint: 0 };
-    });
+    await this.whileHeld(shardId, 'checkpoint', () =>
+      this.serialize(shardId, async () => {
+        const held = this.requireHeld(shardId, acquisition);
+        await this.fenced(shardId, () => this.store.checkpoint(shardId, this.workerId, held.lease.counter, sequenceNumber));
+        held.lease = { ...held.lease, checkpoint: sequenceNumber, atTimestamp: null, ownerSwitchesSinceCheckpoint: 0 };
+      }),
+    );
   }
 
   private async markShardEndFor(shardId: string, acquisition: number | undefined): Promise<void> {
-    await this.serialize(shardId, async () => {
-      const held = this.requireHeld(shardId, acquisition);
-      await this.fenced(shardId, () => this.store.markShardEnd(shardId, this.workerId, held.lease.counter));
-      await this.release(shardId);
-    });
+    await this.whileHeld(shardId, 'SHARD_END checkpoint', () =>
+      this.serialize(shardId, async () => {
+        const held = this.requireHeld(shardId, acquisition);
+        await this.fenced(shardId, () => this.store.markShardEnd(shardId, this.workerId, held.lease.counter));
+        await this.release(shardId);
+      }),
+    );
     this.lastShardSync = -Infinity; // children may need leases now
     this.wakeTakeLoop?.();
   }
@@ -224,6 +232,26 @@ export class LeaseCoordinator extends EventEmitter<LeaseCoordinatorEvents> {
     else if (held && (acquisition === undefined || held.acquisition === acquisition)) return held;
     const which = acquisition === undefined ? '' : ` (acquisition ${acquisition})`;
     throw new SluiceError('LEASE_LOST', `${this.store.leaseGroup}/${shardId}: not held by ${this.workerId}${which}`);
+  }
+
+  /**
+   * Retries a checkpoint that could not reach Redis (down, restarting) until it lands or the
+   * lease is lost: the engine takes a failed checkpoint as lost ownership and stops the shard,
+   * while this worker would go on holding - and renewing - the lease, so nobody would read the
+   * shard again. KCL's checkpointer is retried the same way on a store that is unavailable.
+   */
+  private async whileHeld(shardId: string, what: string, attempt: () => Promise<void>): Promise<void> {
+    for (let failures = 0; ; failures += 1) {
+      try {
+        return await attempt();
+      } catch (error) {
+        // requireHeld throws LEASE_LOST once the lease expired locally, which ends this too
+        if (!isSluiceError(error) || !error.retriable || !this.running) throw error;
+        const delayMs = Math.max(CHECKPOINT_RETRY.initialDelayMs, backoffDelay(Math.min(failures, 8), CHECKPOINT_RETRY));
+        this.logger.warn({ shardId, err: errorMessage(error), delayMs }, `${what} failed; retrying while the lease is held`);
+        await this.pause(delayMs, false);
+      }
+    }
   }
 
   /** Runs a fenced store call; a refusal means the lease is gone: drop it and tell the engine. */

@@ -5,13 +5,13 @@
  */
 import { readFileSync } from 'node:fs';
 import { dirname, isAbsolute, resolve } from 'node:path';
-import { parse as parseYaml } from 'yaml';
 import { ConfigError, errorMessage } from '../../core/errors';
 import { describeValue, isPlainObject } from './configChecks';
 import { parseHandlerSpec } from './handlerSpec';
 import type { MappingOptionSpec } from './mappingOptions';
 import { MAPPING_OPTIONS } from './mappingOptions';
 import type { MappingInput } from './mappingTypes';
+import { readSettingsYaml } from './yamlFile';
 
 /**
  * Reads a mapping file (YAML, or JSON which YAML also reads). A relative Function.Handler is
@@ -19,18 +19,7 @@ import type { MappingInput } from './mappingTypes';
  * directory is. Errors name the file.
  */
 export function loadMappingFile(path: string): MappingInput {
-  let text: string;
-  try {
-    text = readFileSync(path, 'utf8');
-  } catch (error) {
-    throw new ConfigError(path, `cannot read the mapping file (${errorMessage(error)})`);
-  }
-  let parsed: unknown;
-  try {
-    parsed = parseYaml(text);
-  } catch (error) {
-    throw new ConfigError(path, `is not valid YAML or JSON (${errorMessage(error)})`);
-  }
+  const parsed = readSettingsYaml(path);
   if (!isPlainObject(parsed)) throw new ConfigError(path, `must hold an object of mapping settings, got ${describeValue(parsed)}`);
   const fn = parsed.Function;
   if (isPlainObject(fn) && typeof fn.Handler === 'string') {

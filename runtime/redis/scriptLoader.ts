@@ -1,8 +1,12 @@
 /**
  * Loads sluice's Lua scripts (scripts/name-<numKeys>.lua, like bullmq) once per process and
- * registers them on each connection with ioredis `defineCommand`, which sends EVALSHA and falls
- * back to EVAL (loading the script) when Redis answers NOSCRIPT - after a restart or a
- * SCRIPT FLUSH. `-var` in a file name means a variable number of keys, passed per call.
+ * registers them on each connection with ioredis `defineCommand`. ioredis (5.x) sends a script's
+ * first call on each socket as EVAL (which caches it in Redis) and EVALSHA afterwards, and when
+ * Redis answers NOSCRIPT anyway (a SCRIPT FLUSH) it sends EVAL again: so a reconnect to a
+ * restarted Redis, whose script cache is empty, needs nothing from us
+ * (test/runtime/redis/scriptLoaderRestart.test.ts). A call that meets Redis down fails as a
+ * retriable CONNECTION_FAILED (redisAvailability.ts). `-var` in a file name means a variable
+ * number of keys, passed per call.
  *
  * `-- @include "name"` lines pull in scripts/includes/name.lua (shared helpers such as the
  * position order), so a helper exists once in Lua as `keys.ts` makes keys exist once in TS.
@@ -11,6 +15,7 @@ import path from 'node:path';
 import type { ChainableCommander, Cluster, Redis } from 'ioredis';
 import { SluiceError } from '../../core/errors';
 import { listProjectAssets, readProjectAsset } from '../../core/projectAssets';
+import { redisCallError } from './redisAvailability';
 
 /** A single Redis or a Cluster: every key a script touches shares one hash tag (keys.ts). */
 export type RedisConnection = Redis | Cluster;
@@ -131,7 +136,11 @@ export async function runScript<N extends ScriptName>(
 ): Promise<ScriptCatalog[N]['reply']> {
   defineScripts(redis);
   const method = (redis as unknown as Record<string, ScriptMethod>)[name] as ScriptMethod;
-  return (await method.apply(redis, callArgs(name, keys, args))) as ScriptCatalog[N]['reply'];
+  try {
+    return (await method.apply(redis, callArgs(name, keys, args))) as ScriptCatalog[N]['reply'];
+  } catch (error) {
+    throw redisCallError(error, `script ${name}`);
+  }
 }
 
 /** A pipeline that can queue scripts (see queueScript). */
@@ -149,9 +158,14 @@ export function queueScript<N extends ScriptName>(pipeline: ChainableCommander, 
 
 /** exec() a pipeline and return its replies, throwing the first command error. */
 export async function execPipeline(pipeline: ChainableCommander): Promise<unknown[]> {
-  const results = (await pipeline.exec()) ?? [];
+  let results: Array<[Error | null, unknown]>;
+  try {
+    results = (await pipeline.exec()) ?? [];
+  } catch (error) {
+    throw redisCallError(error, 'pipeline');
+  }
   return results.map(([error, reply]) => {
-    if (error) throw error;
+    if (error) throw redisCallError(error, 'pipeline');
     return reply;
   });
 }

@@ -1,6 +1,7 @@
 import fc from 'fast-check';
 import { deviceIdFromTopic, validateTelemetry } from '../../ingest/telemetryValidation';
 import type { IngestRejectionReason, TelemetryValidationResult } from '../../ingest/telemetryValidation';
+import { AVRO_LONG_MAX, AVRO_LONG_MIN } from '../../schemas/avroSchema';
 import type { TelemetryReading } from '../../schemas/records';
 
 const INGEST_TIME = 1_763_000_000_000;
@@ -116,8 +117,9 @@ const validReading: fc.Arbitrary<TelemetryReading> = fc.record(
   {
     deviceId: deviceIdArb,
     deviceType: fc.string({ unit: 'binary', minLength: 1, maxLength: 20 }),
-    eventTime: fc.integer({ min: -8.64e15, max: 8.64e15 }),
-    seq: fc.maxSafeNat(),
+    // what the Avro record carries too: longs from -2^52 (eventTime) up to 2^53 - 2 (seq)
+    eventTime: fc.integer({ min: AVRO_LONG_MIN, max: 8.64e15 }),
+    seq: fc.integer({ min: 0, max: AVRO_LONG_MAX }),
     metrics: fc.dictionary(metricName, finite, { maxKeys: 8 }),
     location: fc.option(fc.record({ lat: fc.double({ min: -90, max: 90, noNaN: true }), lon: fc.double({ min: -180, max: 180, noNaN: true }), alt: fc.option(finite) })),
     battery: fc.option(fc.double({ min: 0, max: 100, noNaN: true })),

@@ -6,6 +6,7 @@
  * statement per table, the rows as one JSON parameter.
  */
 import type { Pool } from 'pg';
+import { withPgClient } from '../../shared/pgConnections';
 import type { AlertRecord, Notification } from '../alertRecord';
 import { ensureAlertsSchema } from '../alertsMigrations';
 import type { NotificationTarget } from './notificationTarget';
@@ -47,17 +48,18 @@ export class PostgresTarget implements NotificationTarget {
       if (!known || known.version < alert.version) latest.set(alert.alertId, alert);
     }
     const transitions = notifications.map((n) => ({ transition: n.transition, at: n.at, alert: n.alert }));
-    const client = await this.pool.connect();
-    try {
+    // withPgClient: a connection dropped mid-transaction fails this send (the outbox keeps the
+    // notifications for the retry) instead of crashing the process with an 'error' event
+    await withPgClient(this.pool, async (client) => {
       await client.query('BEGIN');
-      await client.query(INSERT_TRANSITIONS, [JSON.stringify(transitions)]);
-      await client.query(UPSERT_ALERTS, [JSON.stringify([...latest.values()])]);
-      await client.query('COMMIT');
-    } catch (error) {
-      await client.query('ROLLBACK').catch(() => undefined);
-      throw error;
-    } finally {
-      client.release();
-    }
+      try {
+        await client.query(INSERT_TRANSITIONS, [JSON.stringify(transitions)]);
+        await client.query(UPSERT_ALERTS, [JSON.stringify([...latest.values()])]);
+        await client.query('COMMIT');
+      } catch (error) {
+        await client.query('ROLLBACK').catch(() => undefined);
+        throw error;
+      }
+    });
   }
 }
