@@ -17,8 +17,8 @@ import type { AddressInfo } from 'node:net';
 import type { Logger } from '../core/logger';
 import { silentLogger } from '../core/logger';
 import type { IngestPipeline } from './ingestPipeline';
-import type { IngestRejectionReason } from './telemetryValidation';
-import { DEFAULT_MAX_PAYLOAD_BYTES, validateTelemetry } from './telemetryValidation';
+import type { IngestRejection, IngestRejectionReason } from './telemetryValidation';
+import { DEFAULT_MAX_PAYLOAD_BYTES, readingFromJson, tooLarge } from './telemetryValidation';
 
 export interface HttpIngestOptions {
   pipeline: IngestPipeline;
@@ -46,6 +46,49 @@ export interface HttpIngestServer {
 
 class BodyTooLarge extends Error {}
 
+/** Fatal, as for MQTT payloads: a body that is not UTF-8 is bad_json, not JSON with U+FFFD in it. */
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+
+/**
+ * One item's JSON. JSON.stringify recurses, and an item nested a few thousand levels deep (10 KB
+ * of `[`) overflows the stack, which answered 500; JSON.parse does not recurse, so such a body
+ * parses. Those items are written here with an explicit stack instead (same text).
+ */
+function itemJson(item: unknown): string {
+  try {
+    return JSON.stringify(item);
+  } catch (error) {
+    // Checked by name: under jest's vm contexts the engine's RangeError is not the realm's.
+    if ((error as { name?: unknown } | null)?.name !== 'RangeError') throw error;
+  }
+  // Entries are text to write as is, or values still to write; the stack is read backwards.
+  const parts: string[] = [];
+  const pending: Array<string | { value: unknown }> = [{ value: item }];
+  while (pending.length > 0) {
+    const next = pending.pop() as string | { value: unknown };
+    if (typeof next === 'string') {
+      parts.push(next);
+      continue;
+    }
+    const value = next.value;
+    if (typeof value !== 'object' || value === null) {
+      parts.push(JSON.stringify(value));
+      continue;
+    }
+    const isArray = Array.isArray(value);
+    const entries: Array<[string | undefined, unknown]> = isArray ? (value as unknown[]).map((child) => [undefined, child]) : Object.entries(value);
+    parts.push(isArray ? '[' : '{');
+    pending.push(isArray ? ']' : '}');
+    for (let i = entries.length - 1; i >= 0; i--) {
+      const [key, child] = entries[i] as [string | undefined, unknown];
+      pending.push({ value: child });
+      if (key !== undefined) pending.push(`${JSON.stringify(key)}:`);
+      if (i > 0) pending.push(',');
+    }
+  }
+  return parts.join('');
+}
+
 function send(response: http.ServerResponse, status: number, body: unknown): void {
   const text = JSON.stringify(body);
   response.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) }).end(text);
@@ -63,6 +106,10 @@ async function readBody(request: http.IncomingMessage, limit: number): Promise<B
     chunks.push(buffer);
   }
   return Buffer.concat(chunks);
+}
+
+function schemaViolation(checked: ReturnType<typeof readingFromJson>): IngestRejection | undefined {
+  return typeof checked === 'string' ? { reason: 'schema_violation', message: checked } : undefined;
 }
 
 export async function startHttpIngest(options: HttpIngestOptions): Promise<HttpIngestServer> {
@@ -87,7 +134,7 @@ export async function startHttpIngest(options: HttpIngestOptions): Promise<HttpI
     }
     let parsed: unknown;
     try {
-      parsed = JSON.parse(body.toString('utf8'));
+      parsed = JSON.parse(utf8.decode(body));
     } catch (error) {
       return send(response, 400, { error: 'bad_json', message: error instanceof Error ? error.message : String(error) });
     }
@@ -95,12 +142,15 @@ export async function startHttpIngest(options: HttpIngestOptions): Promise<HttpI
     if (items.length === 0) return send(response, 400, { error: 'schema_violation', message: 'expected at least one reading' });
     if (items.length > maxItems) return send(response, 413, { error: 'too_large', message: `at most ${maxItems} readings per request, got ${items.length}` });
 
-    const payloads = items.map((item) => Buffer.from(JSON.stringify(item) ?? 'null'));
+    const payloads = items.map((item) => Buffer.from(itemJson(item)));
     const now = Date.now();
     const errors: ItemError[] = [];
     payloads.forEach((payload, index) => {
-      const result = validateTelemetry(undefined, payload, now, { maxPayloadBytes });
-      if (!result.ok) errors.push({ index, ...result.rejection });
+      // The item as parsed is judged, not its JSON: writing JSON turns 1e400 (parsed as Infinity)
+      // into null, and `"battery": 1e400` would pass as "no battery". The JSON is what is
+      // measured and stored (for a valid item it says the same: finite numbers write exactly).
+      const rejection: IngestRejection | undefined = tooLarge(payload, maxPayloadBytes) ?? schemaViolation(readingFromJson(items[index], now));
+      if (rejection) errors.push({ index, ...rejection });
     });
     if (errors.length > 0) return send(response, 400, { error: 'invalid_items', errors });
 

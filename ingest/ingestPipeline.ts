@@ -23,7 +23,7 @@ import { isAvroPayload, validateAvroTelemetry } from './avroTelemetry';
 import type { IngestMetrics } from './ingestMetrics';
 import { createIngestMetrics } from './ingestMetrics';
 import type { IngestRejection, TelemetryValidationResult } from './telemetryValidation';
-import { DEFAULT_MAX_PAYLOAD_BYTES, deviceIdFromTopic, validateTelemetry } from './telemetryValidation';
+import { DEFAULT_MAX_PAYLOAD_BYTES, MAX_DEVICE_ID_LENGTH, deviceIdFromTopic, validateTelemetry } from './telemetryValidation';
 
 export interface IngestMessage {
   /** MQTT topic; undefined for sources without one (no anti-spoofing check then). */
@@ -63,6 +63,12 @@ export interface IngestPipelineOptions {
 type Outcome = { reading: TelemetryReading } | { rejection: IngestRejection } | { avro: true };
 
 const AVRO_PENDING: Outcome = { avro: true };
+
+/**
+ * The most of a rejected payload a dead letter keeps: half of the 1 MiB a Kafka (max.message.bytes
+ * default) or Kinesis record holds, leaving room for the topic (up to 64 KiB) and the message.
+ */
+export const MAX_DEAD_LETTER_ORIGINAL_BYTES = 512 * 1024;
 
 interface PendingMessage {
   message: IngestMessage;
@@ -211,21 +217,35 @@ export class IngestPipeline {
     }
   }
 
+  /**
+   * The dead letter must always be writable: if it were not, its batch would fail, be redelivered
+   * and fail again, forever, and every device behind it would wait. So its message is made
+   * well-formed (a message quoting the payload can hold a lone surrogate, which the Avro string
+   * refuses), and an original over MAX_DEAD_LETTER_ORIGINAL_BYTES keeps only its start (a payload
+   * of a megabyte does not fit in a Kafka or Kinesis record; the message says how much was cut).
+   */
   private async deadLetterRecord(pending: PendingMessage): Promise<StreamRecordInput> {
     const rejection = 'rejection' in pending.outcome ? pending.outcome.rejection : { reason: 'schema_violation', message: 'unknown' };
     const topic = pending.message.topic;
+    const payload = pending.message.payload;
+    const cut = payload.length > MAX_DEAD_LETTER_ORIGINAL_BYTES;
+    // String.prototype.toWellFormed is ES2024 (Node 20 has it; our TS lib is ES2022).
+    const message = (rejection.message as unknown as { toWellFormed(): string }).toWellFormed();
     const deadLetter: DeadLetter = {
       reasonCode: rejection.reason,
-      message: rejection.message,
+      message: cut ? `${message} (original cut to its first ${MAX_DEAD_LETTER_ORIGINAL_BYTES} of ${payload.length} bytes)` : message,
       source: { kind: this.options.sourceKind, address: topic ?? '' },
-      original: pending.message.payload,
+      original: cut ? payload.subarray(0, MAX_DEAD_LETTER_ORIGINAL_BYTES) : payload,
       firstSeenAt: pending.receivedAt,
       attempts: 1,
       headers: null,
     };
     const value = await this.options.codec.encode(SUBJECTS.deadLetter, deadLetter);
-    // Keyed by the topic's device, so one device's dead letters stay in order too.
-    const key = (topic !== undefined ? deviceIdFromTopic(topic) : undefined) ?? 'unknown';
+    // Keyed by the topic's device, so one device's dead letters stay in order too. A topic level
+    // longer than a device id can be (it never has a valid reading) is no key: Kinesis refuses
+    // partition keys over 256 characters, and the batch would fail on every redelivery.
+    const device = topic !== undefined ? deviceIdFromTopic(topic) : undefined;
+    const key = device !== undefined && device.length <= MAX_DEVICE_ID_LENGTH ? device : 'unknown';
     return { key, value, timestamp: pending.receivedAt, headers: { 'sluice-reason': Buffer.from(rejection.reason) } };
   }
 

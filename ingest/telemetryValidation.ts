@@ -7,6 +7,7 @@
  * Pure and total: any bytes give either a reading or a rejection with a reason code; nothing throws.
  * Bad input is data (a dead letter), never a crash.
  */
+import { AVRO_LONG_MAX, AVRO_LONG_MIN } from '../schemas/avroSchema';
 import type { GeoLocation, TelemetryReading } from '../schemas/records';
 
 /**
@@ -35,6 +36,12 @@ const MAX_SHORT_STRING_LENGTH = 256;
 const MAX_METRICS = 1000;
 /** The largest epoch ms a JS Date holds (±100,000,000 days); anything beyond is not a time. */
 const MAX_EPOCH_MS = 8.64e15;
+/**
+ * The earliest epoch ms the TelemetryReading record can carry (an Avro long below -2^52 is refused
+ * by the codec, schemas/avroSchema.ts). Checked here, not left to the encoder: over HTTP a reading
+ * that passes validation is answered 202, so it must also be storable.
+ */
+const MIN_EPOCH_MS = Math.max(-MAX_EPOCH_MS, AVRO_LONG_MIN);
 /** ISO 8601 date-time with an explicit zone: without one, Date.parse would guess local time. */
 const ISO_DATE_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:\d{2})$/;
 
@@ -113,7 +120,8 @@ export function readingFromJson(json: unknown, ingestTime: number): TelemetryRea
   if (typeof deviceType !== 'object') return deviceType;
 
   const seq = json.seq;
-  if (typeof seq !== 'number' || !Number.isSafeInteger(seq) || seq < 0) return `seq: must be an integer >= 0, got ${describe(seq)}`;
+  // At most AVRO_LONG_MAX (2^53 - 2), what the record's long carries (see MIN_EPOCH_MS for why here).
+  if (typeof seq !== 'number' || !Number.isSafeInteger(seq) || seq < 0 || seq > AVRO_LONG_MAX) return `seq: must be an integer in 0..${AVRO_LONG_MAX}, got ${describe(seq)}`;
 
   const eventTime = normalizeEventTime(json.eventTime);
   if (typeof eventTime === 'string') return eventTime;
@@ -138,24 +146,49 @@ export function readingFromJson(json: unknown, ingestTime: number): TelemetryRea
   return { deviceId: deviceId.value, deviceType: deviceType.value, eventTime, seq, metrics, location, battery, firmware, ingestTime };
 }
 
+/**
+ * A string with a lone UTF-16 surrogate (only a JSON \u escape makes one) is not text: UTF-8, and
+ * so the Avro record, cannot carry it, and the codec refuses it. Refused here as a wrong type, so
+ * HTTP answers 400 for it instead of 202 and then dead-lettering the reading.
+ */
+function isWellFormed(text: string): boolean {
+  // String.prototype.isWellFormed is ES2024 (Node 20 has it; our TS lib is ES2022).
+  return (text as unknown as { isWellFormed(): boolean }).isWellFormed();
+}
+
 /** Boxed so a valid string is told apart from an error message. */
 function shortString(value: unknown, path: string, maxLength: number): { value: string } | string {
   if (typeof value !== 'string' || value.length === 0) return `${path}: required, must be a non-empty string, got ${value === undefined ? 'nothing' : describe(value)}`;
   if (value.length > maxLength) return `${path}: must be at most ${maxLength} characters, got ${value.length}`;
+  if (!isWellFormed(value)) return `${path}: holds a lone UTF-16 surrogate, which is not text, got ${describe(value)}`;
   return { value };
 }
 
 function normalizeEventTime(value: unknown): number | string {
   if (typeof value === 'number') {
-    if (!Number.isSafeInteger(value) || Math.abs(value) > MAX_EPOCH_MS) return `eventTime: epoch ms must be an integer within ±${MAX_EPOCH_MS}, got ${describe(value)}`;
+    if (!Number.isSafeInteger(value) || value < MIN_EPOCH_MS || value > MAX_EPOCH_MS) return `eventTime: epoch ms must be an integer in ${MIN_EPOCH_MS}..${MAX_EPOCH_MS}, got ${describe(value)}`;
     return value;
   }
   if (typeof value === 'string') {
-    const millis = ISO_DATE_TIME.test(value) ? Date.parse(value) : Number.NaN;
+    const millis = ISO_DATE_TIME.test(value) && dayExists(value) ? Date.parse(value) : Number.NaN;
     if (!Number.isFinite(millis)) return `eventTime: must be epoch ms or an ISO 8601 date-time with a zone, got ${describe(value)}`;
     return millis;
   }
   return `eventTime: required, epoch ms or ISO 8601 string, got ${value === undefined ? 'nothing' : describe(value)}`;
+}
+
+/**
+ * Date.parse reads a day the month does not have as a day of the next month (2023-02-29 is
+ * March 1, 2025-04-31 is May 1): a device clock that wrote it is wrong, and storing another
+ * time would hide that. `value` matched ISO_DATE_TIME, so it starts with YYYY-MM-DD.
+ */
+function dayExists(value: string): boolean {
+  const year = Number(value.slice(0, 4));
+  const month = Number(value.slice(5, 7));
+  const day = Number(value.slice(8, 10));
+  const date = new Date(0);
+  date.setUTCFullYear(year, month - 1, day); // not Date.UTC: it reads years 0..99 as 1900..1999
+  return date.getUTCMonth() === month - 1 && date.getUTCDate() === day;
 }
 
 function normalizeMetrics(value: unknown): Record<string, number> | string {
@@ -164,7 +197,7 @@ function normalizeMetrics(value: unknown): Record<string, number> | string {
   if (names.length > MAX_METRICS) return `metrics: at most ${MAX_METRICS} metrics, got ${names.length}`;
   for (const name of names) {
     // A JS object would drop "__proto__" on decode, so the codec refuses it; refuse it here first.
-    if (name === '' || name === '__proto__') return `metrics: invalid metric name ${JSON.stringify(name)}`;
+    if (name === '' || name === '__proto__' || !isWellFormed(name)) return `metrics: invalid metric name ${JSON.stringify(name)}`;
     const metric = value[name];
     if (typeof metric !== 'number' || !Number.isFinite(metric)) return `metrics.${name}: must be a finite number, got ${describe(metric)}`;
   }
