@@ -152,11 +152,16 @@ function pipelineProbe(streams: StreamClient, pgUrl: string, streamPrefix: strin
   };
 }
 
-/** Resolves with ms from `since` until the pipeline is caught up to `targets` and has stored a reading newer than `since`. */
-async function recovery(probe: Probe, since: number, targets: Map<string, Map<string, bigint>>): Promise<number | undefined> {
+/**
+ * Resolves with ms from `since` until the pipeline is caught up to `targets` and has stored a
+ * reading newer than `since` (when the devices still send after it: a fault in the drain only
+ * needs the catching up).
+ */
+async function recovery(probe: Probe, since: number, targets: Map<string, Map<string, bigint>>, loadEndsAt: number): Promise<number | undefined> {
   const deadline = since + RECOVERY_DEADLINE_MS;
+  const needNewer = since < loadEndsAt - 2000;
   while (Date.now() < deadline) {
-    const ok = await Promise.all([probe.newestStored().then((t) => t > since), probe.caughtUp(targets)]).then(([a, b]) => a && b).catch(() => false);
+    const ok = await Promise.all([needNewer ? probe.newestStored().then((t) => t > since) : true, probe.caughtUp(targets)]).then(([a, b]) => a && b).catch(() => false);
     if (ok) return Date.now() - since;
     await sleep(250);
   }
@@ -214,7 +219,8 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
     const fleet = startFleet({ ...fleetOptions, firstSeq, durationMs: loadMs, rampUpMs: Math.min(5000, options.devices * 20) });
     const loadStarted = Date.now();
     say(`chaos: ${options.devices} devices at ${options.rate} readings/s for ${options.durationSeconds} s; ${plan.length} faults (seed ${options.seed})`);
-    const baseline = recovery(probe, loadStarted, new Map());
+    const loadEndsAt = loadStarted + loadMs;
+    const baseline = recovery(probe, loadStarted, new Map(), loadEndsAt);
 
     const samples: ChaosSample[] = [];
     let sampling = true;
@@ -247,7 +253,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
       outcome.injectionMs = Date.now() - injected;
       say(`chaos: t+${(outcome.injectedAtMs / 1000).toFixed(1)}s ${fault.kind}: ${outcome.error ?? outcome.detail} (${outcome.injectionMs} ms)`);
       outcomes.push(outcome);
-      recoveries.push(recovery(probe, injected, targets).then((ms) => {
+      recoveries.push(recovery(probe, injected, targets, loadEndsAt).then((ms) => {
         outcome.recoveryMs = ms;
         say(`chaos: ${fault.kind} at t+${(outcome.injectedAtMs / 1000).toFixed(1)}s: ${ms === undefined ? 'NOT recovered' : `recovered in ${(ms / 1000).toFixed(1)} s`}`);
       }));

@@ -57,7 +57,16 @@ export class KafkaTopics {
       // waitForLeaders: resolves once every partition has a leader, i.e. the topic takes records.
       created = await admin.createTopics({ topics: [{ topic: name, numPartitions: partitions }], waitForLeaders: true, timeout: this.options.requestTimeoutMs });
     } catch (error) {
-      throw toSluiceError(error, { operation: 'createStream', stream: name });
+      // A broker that has just started can accept the topic and then answer kafkajs' leader wait
+      // with "does not host this topic-partition" until its metadata catches up: wait for it here.
+      if (!isKafkaErrorType(error, 'UNKNOWN_TOPIC_OR_PARTITION') && !isKafkaErrorType(error, 'LEADER_NOT_AVAILABLE')) throw toSluiceError(error, { operation: 'createStream', stream: name });
+      const deadline = Date.now() + this.options.requestTimeoutMs;
+      this.facts.delete(name);
+      while (!(await this.exists(name).catch(() => false))) {
+        if (Date.now() > deadline) throw toSluiceError(error, { operation: 'createStream', stream: name });
+        await sleep(100);
+      }
+      created = true;
     }
     this.facts.delete(name);
     // kafkajs answers false (rather than throwing) when the broker says TOPIC_ALREADY_EXISTS.
