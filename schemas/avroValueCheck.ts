@@ -33,9 +33,35 @@ function describeValue(value: unknown): string {
   if (value === null) return 'null';
   if (typeof value === 'string') return JSON.stringify(value.length > 40 ? `${value.slice(0, 40)}...` : value);
   if (typeof value === 'number' || typeof value === 'boolean' || typeof value === 'bigint') return `${typeof value} ${String(value)}`;
-  if (Buffer.isBuffer(value)) return `Buffer(${value.length})`;
+  if (typeof value === 'object') return notPlainObject(value) ?? 'an object';
+  return typeof value;
+}
+
+/**
+ * What kind of non-plain object `value` is ('a Map', 'a Buffer(3)', 'an instance of Point'), or
+ * undefined for a plain object (prototype Object.prototype or null). avsc reads a map or record
+ * through its own enumerable properties and accepts any object, so a Map or a Date encodes as {}
+ * and a Buffer as {"0": 97, ...}: only a plain object says what it holds in those properties.
+ */
+export function notPlainObject(value: object): string | undefined {
+  const prototype = Object.getPrototypeOf(value) as object | null;
+  if (prototype === Object.prototype || prototype === null) return undefined;
+  if (Buffer.isBuffer(value)) return `a Buffer(${value.length})`;
   if (Array.isArray(value)) return 'an array';
-  return typeof value === 'object' ? 'an object' : typeof value;
+  if (ArrayBuffer.isView(value)) return `a ${value.constructor.name} of ${value.byteLength} bytes`;
+  const constructorName = (prototype as { constructor?: { name?: unknown } }).constructor?.name;
+  if (typeof constructorName !== 'string' || constructorName === '') return 'an object with a prototype other than Object.prototype';
+  return ['Map', 'Set', 'WeakMap', 'WeakSet', 'Date', 'RegExp', 'Promise', 'Error', 'ArrayBuffer'].includes(constructorName) ? `a ${constructorName}` : `an instance of ${constructorName}`;
+}
+
+/**
+ * A record avsc decoded is an instance of the record type's generated constructor (avsc sets
+ * `Record.type`); its fields are own properties, so encoding it again loses nothing.
+ */
+function isAvscRecord(value: object): boolean {
+  const prototype = Object.getPrototypeOf(value) as { constructor?: { type?: unknown; prototype?: unknown } } | null;
+  const constructor = prototype?.constructor;
+  return constructor?.prototype === prototype && Type.isType(constructor?.type, 'record', 'error');
 }
 
 /**
@@ -53,7 +79,8 @@ function collect(type: Type, value: unknown, prefix: readonly string[], found: I
   type.isValid(value, {
     errorHook: (path: string[], invalid: unknown, invalidType: Type) => {
       const fullPath = [...prefix, ...path];
-      if (Type.isType(invalidType, 'union') && invalid !== null && typeof invalid === 'object') {
+      // avsc gives a union's record or map branch no Buffer or array (they go to bytes and array branches).
+      if (Type.isType(invalidType, 'union') && invalid !== null && typeof invalid === 'object' && !Buffer.isBuffer(invalid) && !Array.isArray(invalid)) {
         const branch = (invalidType as types.UnwrappedUnionType).types.find((candidate) => ['record', 'error', 'map'].includes(candidate.typeName));
         if (branch) {
           const before = found.length;
@@ -68,6 +95,9 @@ function collect(type: Type, value: unknown, prefix: readonly string[], found: I
 
 /**
  * What avsc accepts but would not give back unchanged, checked before encoding:
+ * - a map or record given as an object that is not plain (a Map, Date, Buffer, class instance): avsc
+ *   reads its own enumerable properties, so a Map's entries are lost and a Buffer becomes {"0": 97};
+ *   a record avsc decoded itself is the exception (see isAvscRecord);
  * - map keys "__proto__": decoding assigns them to a plain object, which drops them;
  * - strings (and map keys) with lone surrogates: avsc writes short ones as invalid UTF-8 (ED A0 80)
  *   and long ones as U+FFFD, and our decoder refuses invalid UTF-8;
@@ -76,7 +106,7 @@ function collect(type: Type, value: unknown, prefix: readonly string[], found: I
  */
 export type EncodeHazardCheck = (value: unknown) => InvalidField | undefined;
 
-/** undefined when the type holds nothing to check (no string, long or map): nothing to pay for. */
+/** undefined when the type holds nothing to check (no string, long, map or record): nothing to pay for. */
 export function compileEncodeHazardCheck(type: Type): EncodeHazardCheck | undefined {
   const check = compileHazardCheck(type, '', new Map());
   return check === null ? undefined : check;
@@ -95,9 +125,15 @@ function isWellFormed(text: string): boolean {
 
 const LONE_SURROGATE = 'holds a lone UTF-16 surrogate, which UTF-8 cannot carry';
 
+const OBJECT_TYPE_NAMES = new Set(['map', 'record', 'error']);
+
+function unwrapLogical(type: Type): Type {
+  return Type.isType(type, 'logical') ? (type as types.LogicalType).underlyingType : type;
+}
+
 /** null means "nothing below this type to check". */
 function compileHazardCheck(type: Type, path: string, compiled: Map<Type, EncodeHazardCheck | null>): EncodeHazardCheck | null {
-  const t = Type.isType(type, 'logical') ? (type as types.LogicalType).underlyingType : type;
+  const t = unwrapLogical(type);
   const at = path === '' ? '(root)' : path;
   const name = (sub: string) => (path === '' ? sub : `${path}.${sub}`);
   switch (t.typeName) {
@@ -118,6 +154,8 @@ function compileHazardCheck(type: Type, path: string, compiled: Map<Type, Encode
     const values = compileHazardCheck((t as types.MapType).valuesType, name('*'), compiled);
     const check: EncodeHazardCheck = (value) => {
       if (!isObject(value)) return undefined;
+      const kind = notPlainObject(value);
+      if (kind !== undefined) return { path: at, problem: `expected ${describeType(t)} as a plain object, got ${kind}` };
       for (const key of Object.keys(value)) {
         if (key === FORBIDDEN_KEY) return { path: name(key), problem: 'map key "__proto__" would be lost when decoded into a JavaScript object' };
         if (!isWellFormed(key)) return { path: name(key), problem: `map key ${LONE_SURROGATE}` };
@@ -150,30 +188,34 @@ function compileHazardCheck(type: Type, path: string, compiled: Map<Type, Encode
     const fields = (t as types.RecordType).fields
       .map((field) => ({ name: field.name, check: compileHazardCheck(field.type, name(field.name), compiled) }))
       .filter((field): field is { name: string; check: EncodeHazardCheck } => field.check !== null);
-    const check: EncodeHazardCheck | null =
-      fields.length === 0
-        ? null
-        : (value) => {
-            if (!isObject(value)) return undefined;
-            for (const field of fields) {
-              const problem = field.check(value[field.name]);
-              if (problem) return problem;
-            }
-            return undefined;
-          };
+    const check: EncodeHazardCheck = (value) => {
+      if (!isObject(value)) return undefined;
+      const kind = notPlainObject(value);
+      if (kind !== undefined && !isAvscRecord(value)) return { path: at, problem: `expected ${describeType(t)} as a plain object, got ${kind}` };
+      for (const field of fields) {
+        const problem = field.check(value[field.name]);
+        if (problem) return problem;
+      }
+      return undefined;
+    };
     compiled.set(t, check);
     return check;
   }
   if (Type.isType(t, 'union')) {
-    const branches = (t as types.UnwrappedUnionType).types.map((branch) => compileHazardCheck(branch, path, compiled)).filter((c): c is EncodeHazardCheck => c !== null);
+    const branches = (t as types.UnwrappedUnionType).types
+      .map((branch) => ({ check: compileHazardCheck(branch, path, compiled), takesObjects: OBJECT_TYPE_NAMES.has(unwrapLogical(branch).typeName) }))
+      .filter((branch): branch is { check: EncodeHazardCheck; takesObjects: boolean } => branch.check !== null);
     if (branches.length === 0) return null;
     const wrapped = Type.isType(t, 'union:wrapped');
     return (value) => {
       if (value === null || value === undefined) return undefined;
       // Each branch check only looks at values of its own JS kind; a wrapped value is {branch: value}.
       const inner = wrapped && isObject(value) ? Object.values(value)[0] : value;
+      // avsc sends a Buffer to a bytes branch and an array to an array branch, never to a map or record one.
+      const objectBranchesApply = !Buffer.isBuffer(inner) && !Array.isArray(inner);
       for (const branch of branches) {
-        const problem = branch(inner);
+        if (branch.takesObjects && !objectBranchesApply) continue;
+        const problem = branch.check(inner);
         if (problem) return problem;
       }
       return undefined;

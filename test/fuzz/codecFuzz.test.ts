@@ -151,8 +151,9 @@ describe('AvroCodec under fuzzed input (the ingest path: bytes -> TelemetryReadi
 
   it('encodes a reading with a field of a wrong type only by refusing it as invalid_value naming that field; what it encodes decodes back equal', async () => {
     const fields = ['deviceId', 'deviceType', 'eventTime', 'seq', 'metrics', 'location', 'battery', 'firmware', 'ingestTime'] as const;
-    // What a device, or a JSON payload, could put anywhere (Maps, Dates and Buffers are left out: see the report).
+    // What a device, a JSON payload or careless code could put anywhere.
     const wrongValue = fc.oneof(
+      notPlainObject,
       fc.constantFrom<unknown>(null, undefined, true, '', 'x', '5', 'NaN', 0, -0, 1.5, Number.NaN, Infinity, -Infinity, 2 ** 53, AVRO_LONG_MAX, AVRO_LONG_MIN, AVRO_LONG_MIN - 1, -1, [], [1, 2], {}, { lat: 1 }),
       fc.constantFrom<unknown>(...loneSurrogates.map((half) => `id${half}`), { lat: 1, lon: 2, alt: 'high' }, { lat: 'n', lon: 2 }, { a: 1, b: 'two' }, { ['__proto__']: 1 }, 5n),
       // a metric named by a lone surrogate, as JSON.parse makes it from a \u escape
@@ -184,7 +185,105 @@ describe('AvroCodec under fuzzed input (the ingest path: bytes -> TelemetryReadi
     );
     expect(refusedCount).toBeGreaterThan(0);
   });
+
+  it('refuses a Map, Date, Buffer, typed array, class instance or array given for a map or record as invalid_value naming the field and what it got', async () => {
+    const cases = fc.record({ reading: avroReadingValue, target: fc.constantFrom('metrics', 'location', 'source', 'headers', '(root)'), value: notPlainObject });
+    await fc.assert(
+      fc.asyncProperty(cases, async ({ reading, target, value }) => {
+        const deadLetter = { reasonCode: 'bad_magic', message: 'm', source: { kind: 'mqtt', address: 'a' }, original: Buffer.from('x'), firstSeenAt: 1, attempts: 1, headers: null };
+        const [subject, candidate] =
+          target === 'metrics' || target === 'location' ? [SUBJECTS.telemetryReading, { ...reading, [target]: value }]
+          : target === 'source' || target === 'headers' ? [SUBJECTS.deadLetter, { ...deadLetter, [target]: value }]
+          : [SUBJECTS.telemetryReading, value];
+        const refused = await codec.encode(subject, candidate).then(
+          () => undefined,
+          (error: unknown) => error,
+        );
+        expect(refused).toBeInstanceOf(CodecError);
+        expect({ code: (refused as CodecError).code, reason: (refused as CodecError).reason, paths: (refused as CodecError).paths }).toEqual({ code: 'ENCODE_FAILED', reason: 'invalid_value', paths: [target] });
+        expect((refused as CodecError).message).toContain(`${target}: expected `);
+        expect((refused as CodecError).message).toContain(`got ${kindOf(value)}`);
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it('round trips a reading whose map and records are null-prototype objects, and re-encodes a decoded reading (avsc record instances) to the same bytes', async () => {
+    await fc.assert(
+      fc.asyncProperty(avroReadingValue, async (reading) => {
+        const candidate = { ...reading, metrics: withNullPrototype(reading.metrics), location: reading.location && withNullPrototype(reading.location) };
+        const bytes = await codec.encode(ids.v1, withNullPrototype(candidate));
+        const decoded = await codec.decode(bytes);
+        expect(decoded).toEqual(asDecoded(reading));
+        expect(await codec.encode(ids.v1, decoded)).toEqual(bytes);
+      }),
+      { numRuns: 200 },
+    );
+  });
+
+  it('encodes Avro bytes from a Buffer only: a Uint8Array, ArrayBuffer, string or number array is refused naming the field', async () => {
+    const deadLetter = { reasonCode: 'bad_magic', message: 'm', source: { kind: 'mqtt', address: 'a' }, firstSeenAt: 1, attempts: 1, headers: null };
+    const notBuffer = fc.uint8Array({ maxLength: 16 }).chain((bytes) =>
+      fc.constantFrom<unknown>(bytes, bytes.buffer, Array.from(bytes), Buffer.from(bytes).toString('latin1'), new DataView(bytes.buffer), { type: 'Buffer', data: Array.from(bytes) }),
+    );
+    await fc.assert(
+      fc.asyncProperty(fc.uint8Array({ maxLength: 16 }), notBuffer, async (bytes, original) => {
+        const decoded = await codec.decode(await codec.encode(SUBJECTS.deadLetter, { ...deadLetter, original: Buffer.from(bytes) }));
+        expect((decoded as { original: Buffer }).original).toEqual(Buffer.from(bytes));
+        const refused = await codec.encode(SUBJECTS.deadLetter, { ...deadLetter, original }).then(
+          () => undefined,
+          (error: unknown) => error,
+        );
+        expect(refused).toBeInstanceOf(CodecError);
+        expect({ reason: (refused as CodecError).reason, paths: (refused as CodecError).paths }).toEqual({ reason: 'invalid_value', paths: ['original'] });
+        expect((refused as CodecError).message).toContain('original: expected bytes');
+      }),
+      { numRuns: 200 },
+    );
+  });
 });
+
+/** A class holding exactly a reading's fields: avsc would read them, but a class instance is not what a map or record takes. */
+class ReadingLike {
+  constructor(fields: object) {
+    Object.assign(this, fields);
+  }
+}
+
+/**
+ * Objects that are not plain, each holding what a map or record of the reading could hold, so
+ * avsc alone would encode most of them (a Map as {}, a Buffer as {"0": 97, ...}).
+ */
+const notPlainObject: fc.Arbitrary<unknown> = fc
+  .tuple(fc.dictionary(fc.stringMatching(/^[a-z]{1,6}$/), fc.double({ noNaN: true }), { minKeys: 1, maxKeys: 4 }), fc.uint8Array({ minLength: 1, maxLength: 8 }))
+  .chain(([entries, bytes]) => {
+    const geo = { lat: 1, lon: 2, alt: null, ...entries };
+    return fc.constantFrom<unknown>(
+      new Map(Object.entries(entries)),
+      Object.assign(new Date(0), geo),
+      Buffer.from(bytes),
+      Uint8Array.from(bytes),
+      new ReadingLike(geo),
+      Object.assign(Object.create(new ReadingLike({})) as object, geo),
+      Object.assign(Array.from(bytes), { lat: 1, lon: 2, alt: null }),
+      new Set(Object.keys(entries)),
+    );
+  });
+
+/** The words the error uses for what it got (avroValueCheck.notPlainObject). */
+function kindOf(value: unknown): string {
+  if (Buffer.isBuffer(value)) return `a Buffer(${value.length})`;
+  if (value instanceof Uint8Array) return `a Uint8Array of ${value.byteLength} bytes`;
+  if (Array.isArray(value)) return 'an array';
+  if (value instanceof Map) return 'a Map';
+  if (value instanceof Set) return 'a Set';
+  if (value instanceof Date) return 'a Date';
+  return 'an instance of ReadingLike';
+}
+
+function withNullPrototype<T extends object>(value: T): T {
+  return Object.assign(Object.create(null) as T, value);
+}
 
 /** A long has no -0 (written and read as 0). */
 const asLong = (value: number): number => (value === 0 ? 0 : value);

@@ -53,8 +53,22 @@ describe('compileEncodeHazardCheck', () => {
     expect(check?.({ id: 'x', groups: 'nope', child: 7 })).toBeUndefined();
   });
 
-  it('compiles to nothing for a type with no string, long or map', () => {
-    expect(compileEncodeHazardCheck(createAvroType({ type: 'record', name: 'P', fields: [{ name: 'x', type: 'double' }, { name: 'e', type: { type: 'enum', name: 'E', symbols: ['a'] } }] }))).toBeUndefined();
+  it('compiles to nothing for a type with no string, long, map or record', () => {
+    expect(compileEncodeHazardCheck(createAvroType({ type: 'array', items: ['null', 'double', { type: 'enum', name: 'E', symbols: ['a'] }] }))).toBeUndefined();
+  });
+
+  it('refuses a map or record given as an object that is not plain, naming where; a record avsc decoded passes', () => {
+    const point = createAvroType({ type: 'record', name: 'P', fields: [{ name: 'x', type: 'double' }] });
+    const pointCheck = compileEncodeHazardCheck(point);
+    class Point {
+      x = 1;
+    }
+    expect(pointCheck?.(new Point())).toEqual({ path: '(root)', problem: 'expected record P as a plain object, got an instance of Point' });
+    expect(pointCheck?.(Object.assign(Object.create(null) as object, { x: 1 }))).toBeUndefined();
+    expect(pointCheck?.(point.fromBuffer(point.toBuffer({ x: 1 })))).toBeUndefined();
+    expect(check?.({ id: 1, groups: [new Map([['a', 'x']])], count: 1 })).toEqual({ path: 'groups.[]', problem: 'expected map of null | string as a plain object, got a Map' });
+    expect(check?.({ id: 1, groups: [], child: { labels: Buffer.from('ab') }, count: 1 })).toEqual({ path: 'child.labels', problem: 'expected map of string as a plain object, got a Buffer(2)' });
+    expect(check?.({ id: 1, groups: [], child: new Date(0), count: 1 })).toEqual({ path: 'child', problem: 'expected record Child as a plain object, got a Date' });
   });
 
   it('handles recursive schemas', () => {
