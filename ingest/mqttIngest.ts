@@ -75,6 +75,13 @@ export class MqttIngest {
     this.subscription = group === null ? filter : `$share/${group}/${filter}`;
     client.on('connect', () => {
       this.connection += 1;
+      // After a broker restart the session may come back without its subscription (Mosquitto 2.0.11
+      // restores a persistent session's plain subscriptions but not its shared ones, measured), and
+      // mqtt.js does not subscribe again when the broker says the session is present. SUBSCRIBE is
+      // idempotent, so every reconnect subscribes again.
+      if (this.connection > 1 && !this.stopping) {
+        client.subscribeAsync(this.subscription, { qos: 1 }).catch((error: unknown) => this.logger.warn({ err: errorMessage(error) }, 'mqtt re-subscribe after reconnect failed'));
+      }
     });
     client.on('error', (error) => this.logger.warn({ err: error }, 'mqtt client error'));
     client.on('offline', () => this.logger.warn('mqtt connection lost; unacked messages will be redelivered'));

@@ -18,7 +18,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { ConfigError } from '../core/errors';
-import { brokerFileOwner, giveTo } from './brokerFileOwner';
+import { brokerFileOwner, giveTo } from '../infra/mosquitto/brokerFileOwner';
 import { generatePassword } from './generatedPassword';
 import { renderMosquittoAcl } from './mosquittoAcl';
 import { writeMosquittoPasswordFile } from './mosquittoPasswordFile';

@@ -14,7 +14,7 @@ import { aggregateDifferences, aggregatesInRedis, referenceAggregates } from '..
 import type { WindowSettings } from '../../processors/aggregate/aggregateSettings';
 import { readLake } from '../../processors/storage/lake/lakeReader';
 import type { AvroCodec } from '../../schemas/avroCodec';
-import type { DeadLetter, EnrichedReading } from '../../schemas/records';
+import type { DeadLetter, EnrichedReading, TelemetryReading } from '../../schemas/records';
 import type { StreamClient, StreamRecord } from '../../streams/streamClient';
 import type { AckLedger } from '../../simulators/ackLedger';
 import { FAULT_OUTCOMES } from '../../simulators/faultKinds';
@@ -83,20 +83,32 @@ async function storedRows(pgUrl: string, firstSeq: number): Promise<Map<string, 
   }
 }
 
-function storageCheck(name: string, ledger: AckLedger, copies: ReadonlyMap<string, number>): CheckResult {
+/** Which stream a reading reached, to say where a missing one was lost. */
+interface Reached {
+  telemetry: ReadonlySet<string>;
+  enriched: ReadonlySet<string>;
+}
+
+function storageCheck(name: string, ledger: AckLedger, copies: ReadonlyMap<string, number>, reached: Reached): CheckResult {
   let missing = 0;
   const examples: string[] = [];
+  const lostAt = { ingest: 0, transform: 0, storage: 0 };
   for (const { deviceId, seq } of ledger.acceptedReadings()) {
-    if ((copies.get(key(deviceId, seq)) ?? 0) === 0) {
+    const at = key(deviceId, seq);
+    if ((copies.get(at) ?? 0) === 0) {
       missing += 1;
       if (examples.length < 5) examples.push(`${deviceId}/${seq}`);
+      if (!reached.telemetry.has(at)) lostAt.ingest += 1;
+      else if (!reached.enriched.has(at)) lostAt.transform += 1;
+      else lostAt.storage += 1;
     }
   }
   const duplicated = [...copies.values()].filter((n) => n > 1).length;
+  const where = missing > 0 ? ` — never reached the telemetry stream: ${lostAt.ingest}, not in the enriched stream: ${lostAt.transform}, enriched but not stored: ${lostAt.storage}` : '';
   return {
     name,
     ok: missing === 0 && duplicated === 0,
-    detail: `${ledger.acceptedCount} acked readings: ${missing} missing${examples.length ? ` (${examples.join(', ')})` : ''}, ${duplicated} stored more than once; ${copies.size} distinct stored`,
+    detail: `${ledger.acceptedCount} acked readings: ${missing} missing${examples.length ? ` (${examples.join(', ')})` : ''}${where}, ${duplicated} stored more than once; ${copies.size} distinct stored`,
   };
 }
 
@@ -155,7 +167,7 @@ async function deadLetterCheck(inputs: ChaosCheckInputs): Promise<{ result: Chec
   };
 }
 
-async function aggregateCheck(inputs: ChaosCheckInputs): Promise<{ result: CheckResult; enrichedRecords: number }> {
+async function aggregateCheck(inputs: ChaosCheckInputs): Promise<{ result: CheckResult; enrichedRecords: number; enrichedKeys: Set<string> }> {
   const records = await readWholeStream(inputs.streams, inputs.enrichedStream);
   const readings: EnrichedReading[] = [];
   for (const record of records) readings.push((await inputs.codec.decode(record.value)) as EnrichedReading);
@@ -164,6 +176,7 @@ async function aggregateCheck(inputs: ChaosCheckInputs): Promise<{ result: Check
   const differences = aggregateDifferences(actual, expected);
   return {
     enrichedRecords: records.length,
+    enrichedKeys: new Set(readings.map((r) => key(r.deviceId, r.seq))),
     result: {
       name: 'aggregates counted once',
       ok: differences.length === 0,
@@ -177,11 +190,17 @@ export async function runChaosChecks(inputs: ChaosCheckInputs): Promise<{ checks
   const lakeCopies = new Map<string, number>();
   for (const reading of await readLake(inputs.lakeDir)) lakeCopies.set(key(reading.deviceId, reading.seq), (lakeCopies.get(key(reading.deviceId, reading.seq)) ?? 0) + 1);
   const telemetry = await readWholeStream(inputs.streams, inputs.telemetryStream);
+  const telemetryKeys = new Set<string>();
+  for (const record of telemetry) {
+    const reading = (await inputs.codec.decode(record.value)) as TelemetryReading;
+    telemetryKeys.add(key(reading.deviceId, reading.seq));
+  }
   const aggregates = await aggregateCheck(inputs);
+  const reached = { telemetry: telemetryKeys, enriched: aggregates.enrichedKeys };
   const deadLetters = await deadLetterCheck(inputs);
   const checks = [
-    storageCheck('stored once in PostgreSQL', inputs.ledger, copies),
-    storageCheck('stored once in the lake', inputs.ledger, lakeCopies),
+    storageCheck('stored once in PostgreSQL', inputs.ledger, copies, reached),
+    storageCheck('stored once in the lake', inputs.ledger, lakeCopies, reached),
     aggregates.result,
     await alertsCheck(inputs.pgUrl),
     deadLetters.result,

@@ -35,6 +35,7 @@ import { ScheduledFunctions } from '../pipeline/scheduledFunctions';
 import { runChaosChecks } from './chaosChecks';
 import type { CheckResult, ChaosCounts } from './chaosChecks';
 import { ChaosServers } from './chaosServers';
+import { DelayProxy } from './delayProxy';
 import { planFaults } from './faultPlan';
 import type { FaultKind, PlannedFault } from './faultPlan';
 import type { AppendFsync } from '../../infra/redis/projectRedis';
@@ -178,8 +179,14 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
   const keyPrefix = `chaos-${runId}`;
   const lakeDir = path.join(workDir, 'lake');
   const at = { streamBase: `kafka://${servers.kafkaBrokers}`, streamPrefix };
+  // the workers reach Redis and PostgreSQL through proxies that the network-delay fault slows down
+  const pgAddress = new URL(servers.pgUrl);
+  const proxies = {
+    redis: await DelayProxy.start({ host: '127.0.0.1', port: servers.redis.port }),
+    postgres: await DelayProxy.start({ host: pgAddress.hostname, port: Number(pgAddress.port || 5432) }),
+  };
   const envOptions = {
-    ...at, redisUrl: servers.redis.url, keyPrefix, lakeDir, mqttUrl: servers.mqttUrl, pgUrl: servers.pgUrl,
+    ...at, redisUrl: proxies.redis.rewrite(servers.redis.url), keyPrefix, lakeDir, mqttUrl: servers.mqttUrl, pgUrl: proxies.postgres.rewrite(servers.pgUrl),
     // Windows stay open for two minutes after their end, longer than any fault delays a reading, so no reading is late
     // and the aggregates must equal the reference exactly.
     environment: { SLUICE_GRACE_MS: '120000' },
@@ -246,7 +253,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
       const injected = Date.now();
       const outcome: FaultOutcome = { kind: fault.kind, plannedAtMs: fault.atMs, injectedAtMs: injected - loadStarted, injectionMs: 0, recoveryMs: undefined, detail: '' };
       try {
-        outcome.detail = await inject(fault.kind, servers, workers);
+        outcome.detail = await inject(fault.kind, servers, workers, Object.values(proxies));
       } catch (error) {
         outcome.error = errorMessage(error);
       }
@@ -306,6 +313,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
     await closeAlertsConnections().catch(() => undefined);
     await Promise.allSettled(workers.map((w) => w.stop(5000)));
     await probe.close().catch(() => undefined);
+    await Promise.allSettled(Object.values(proxies).map((proxy) => proxy.close()));
     await streams.close().catch(() => undefined);
     await registry.close().catch(() => undefined);
     redis.disconnect();
@@ -318,7 +326,9 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
   }
 }
 
-async function inject(kind: FaultKind, servers: ChaosServers, workers: readonly WorkerProcess[]): Promise<string> {
+const NETWORK_DELAY = { ms: 150, forMs: 8000 };
+
+async function inject(kind: FaultKind, servers: ChaosServers, workers: readonly WorkerProcess[], proxies: readonly DelayProxy[]): Promise<string> {
   if (kind.startsWith('kill-')) {
     const worker = workers.find((w) => w.spec.name === kind.slice('kill-'.length));
     if (!worker) throw new Error(`no worker ${kind.slice('kill-'.length)}`);
@@ -339,6 +349,11 @@ async function inject(kind: FaultKind, servers: ChaosServers, workers: readonly 
       return 'broker stopped and answering again';
     case 'postgres-drop':
       return `${await servers.dropPostgresConnections()} connections terminated`;
+    case 'network-delay':
+      for (const proxy of proxies) proxy.delayMs = NETWORK_DELAY.ms;
+      await sleep(NETWORK_DELAY.forMs);
+      for (const proxy of proxies) proxy.delayMs = 0;
+      return `${NETWORK_DELAY.ms} ms on every packet to Redis and PostgreSQL for ${NETWORK_DELAY.forMs / 1000} s`;
     default:
       throw new Error(`unknown fault ${String(kind)}`);
   }

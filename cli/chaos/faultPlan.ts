@@ -10,7 +10,7 @@ import { ConfigError } from '../../core/errors';
 export const WORKER_NAMES = ['ingest', 'transform', 'aggregate', 'store-readings', 'alerts', 'store-aggregates', 'alerts-aggregates'] as const;
 export type WorkerName = (typeof WORKER_NAMES)[number];
 
-export const SERVER_FAULTS = ['kafka-crash', 'redis-crash', 'mosquitto-restart', 'postgres-drop'] as const;
+export const SERVER_FAULTS = ['kafka-crash', 'redis-crash', 'mosquitto-restart', 'postgres-drop', 'network-delay'] as const;
 export type ServerFault = (typeof SERVER_FAULTS)[number];
 
 export type FaultKind = `kill-${WorkerName}` | ServerFault;
@@ -23,6 +23,7 @@ export const FAULT_DESCRIPTIONS: Record<string, string> = {
   'redis-crash': 'SIGKILL of redis-server, then started again on its append-only file',
   'mosquitto-restart': 'Mosquitto stopped cleanly (SIGTERM: it saves sessions and queued messages) and started again',
   'postgres-drop': "every pipeline connection to the database terminated (pg_terminate_backend)",
+  'network-delay': 'every packet between the workers and Redis and PostgreSQL held 150 ms for 8 s (a loopback proxy)',
 };
 
 export interface PlannedFault {

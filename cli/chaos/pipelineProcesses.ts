@@ -34,8 +34,11 @@ export async function pipelineWorkerSpecs(o: PipelineProcessesOptions): Promise<
     args: [
       'ingest', '--stream', streamAddress(o, 'telemetry'), '--dead-letter', streamAddress(o, 'telemetryDeadLetter'), '--mqtt-url', o.mqttUrl,
       '--schema-registry', o.redisUrl,
-      // a fixed id: the broker keeps the session's unacked messages while the worker is down
-      '--client-id', `sluice-chaos-ingest-${o.runId}`, '--shared-group', `chaos-${o.runId}`, '--topic-filter', `${o.mqttTopicPrefix}/+/telemetry`,
+      // A fixed id: the broker keeps the session's unacked messages while the worker is down. One
+      // ingest instance with a plain subscription: Mosquitto (2.0.11) restores a persistent session's
+      // plain subscriptions after a restart but not its shared ones, so with a shared subscription a
+      // broker restart drops what devices publish before ingest subscribes again (acked to them).
+      '--client-id', `sluice-chaos-ingest-${o.runId}`, '--no-shared', '--topic-filter', `${o.mqttTopicPrefix}/+/telemetry`,
       '--metrics-port', String(ingestMetricsPort), '--log-level', o.logLevel,
     ],
     env,

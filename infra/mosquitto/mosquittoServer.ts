@@ -9,6 +9,7 @@ import { LOOPBACK } from '../ports';
 import { probeMqtt } from '../probes';
 import { findExecutable } from '../processControl';
 import type { ProgressListener, ServiceDownResult, ServiceStatus, ServiceUpResult } from '../serviceReport';
+import { brokerFileOwner, giveTo } from './brokerFileOwner';
 
 /**
  * The project's own Mosquitto (default 127.0.0.1:1884) with the limits of
@@ -60,7 +61,12 @@ export function mosquittoSpec(options: MosquittoServerOptions): ManagedProcessSp
         throw new SluiceError('SERVICE_UNAVAILABLE', 'mosquitto is not installed; install it (Debian: apt-get install mosquitto)', { retriable: false });
       }
       fs.mkdirSync(runDir, { recursive: true });
-      if (options.persistenceDir !== undefined) fs.mkdirSync(options.persistenceDir, { recursive: true });
+      if (options.persistenceDir !== undefined) {
+        fs.mkdirSync(options.persistenceDir, { recursive: true });
+        // started as root, Mosquitto drops to its own user: without this it cannot write its
+        // persistence file ("Permission denied" every autosave) and a restart forgets every session
+        giveTo(brokerFileOwner(), options.persistenceDir);
+      }
       fs.writeFileSync(configFile, mosquittoConfigForPort(port, options.persistenceDir));
       return Promise.resolve({ command: { command: mosquitto, args: ['-c', configFile] }, marker: configFile, details: { version: 'Mosquitto (project config)' } });
     },

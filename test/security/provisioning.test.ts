@@ -9,7 +9,7 @@ import path from 'node:path';
 import { fc, test } from '@fast-check/jest';
 import { formatProvisionReport, provisionDeviceIds } from '../../cli/commands/devicesProvision';
 import { isSluiceError } from '../../core/errors';
-import { brokerFileOwner } from '../../security/brokerFileOwner';
+import { brokerFileOwner } from '../../infra/mosquitto/brokerFileOwner';
 import { renderMosquittoAcl } from '../../security/mosquittoAcl';
 import { writeMosquittoPasswordFile } from '../../security/mosquittoPasswordFile';
 import { readMqttCredentials } from '../../security/mqttCredentialsFile';
