@@ -174,6 +174,8 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
   const logger = createLogger({ level: process.env.SLUICE_LOG_LEVEL ?? 'error', component: 'chaos' });
   const runId = `${Date.now().toString(36)}${process.pid.toString(36)}`;
   const workDir = fs.mkdtempSync(path.join(os.tmpdir(), `sluice-chaos-${runId}-`));
+  // mkdtemp makes it private to us; Mosquitto, started as root, drops to its own user and must reach its persistence dir inside
+  fs.chmodSync(workDir, 0o755);
   const servers = await ChaosServers.start({ workDir, pgServerUrl: options.pgServerUrl, appendfsync: options.appendfsync, onProgress: say });
   const streamPrefix = `chaos-${runId}-`;
   const keyPrefix = `chaos-${runId}`;

@@ -65,7 +65,9 @@ export function mosquittoSpec(options: MosquittoServerOptions): ManagedProcessSp
         fs.mkdirSync(options.persistenceDir, { recursive: true });
         // started as root, Mosquitto drops to its own user: without this it cannot write its
         // persistence file ("Permission denied" every autosave) and a restart forgets every session
-        giveTo(brokerFileOwner(), options.persistenceDir);
+        const owner = brokerFileOwner();
+        giveTo(owner, options.persistenceDir);
+        if (owner !== undefined) assertTraversable(options.persistenceDir);
       }
       fs.writeFileSync(configFile, mosquittoConfigForPort(port, options.persistenceDir));
       return Promise.resolve({ command: { command: mosquitto, args: ['-c', configFile] }, marker: configFile, details: { version: 'Mosquitto (project config)' } });
@@ -83,4 +85,14 @@ export function downMosquitto(options: MosquittoServerOptions): Promise<ServiceD
 
 export function statusMosquitto(options: MosquittoServerOptions): Promise<ServiceStatus> {
   return statusManagedProcess(mosquittoSpec(options));
+}
+
+/** Mosquitto, once it dropped to its own user, must be able to walk down to its persistence dir. */
+function assertTraversable(dir: string): void {
+  for (let parent = path.dirname(path.resolve(dir)); ; parent = path.dirname(parent)) {
+    if ((fs.statSync(parent).mode & 0o001) === 0) {
+      throw new SluiceError('CONFIG_INVALID', `Mosquitto runs as the "mosquitto" user and cannot reach its persistence directory ${dir}: ${parent} is not searchable by other users (chmod o+x it, or choose another directory)`, { retriable: false });
+    }
+    if (parent === path.dirname(parent)) return;
+  }
 }
