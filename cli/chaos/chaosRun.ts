@@ -242,7 +242,9 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
           const rss = w.rssBytes();
           if (rss !== undefined) rssMb[w.spec.name] = Math.round(rss / 1048576);
         }
-        samples.push({ atSeconds: Math.round((Date.now() - loadStarted) / 1000), rssMb, lag });
+        const sample = { atSeconds: Math.round((Date.now() - loadStarted) / 1000), rssMb, lag };
+        samples.push(sample);
+        say(`chaos: t+${sample.atSeconds}s memory ${Object.entries(rssMb).map(([name, mb]) => `${name} ${mb}`).join(', ')} MB; lag ${Object.values(lag).reduce((a, b) => a + b, 0)} records`);
       });
     }, options.sampleSeconds * 1000);
 
@@ -285,10 +287,15 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
     await schedules.stop();
     await Promise.all(workers.map((w) => w.stop()));
 
-    const { checks, counts } = await runChaosChecks({
+    const checked = await runChaosChecks({
       ledger: fleet.ledger, firstSeq, pgUrl: servers.pgUrl, lakeDir, redis, keyPrefix, windows: windowSettingsFromEnv(environment), streams, codec: new AvroCodec(registry),
       enrichedStream: streamName(at, 'enriched'), telemetryStream: streamName(at, 'telemetry'), deadLetterStream: streamName(at, 'telemetryDeadLetter'),
-    });
+    }).catch((error: unknown) => ({
+      // the report (faults, samples) is worth having even when a check cannot run
+      checks: [{ name: 'checks ran', ok: false, detail: `the checks failed to run: ${errorMessage(error)}` }],
+      counts: { ingestedRecords: 0, storedDistinct: 0, enrichedRecords: 0, deadLetters: 0 },
+    }));
+    const { checks, counts } = checked;
     const exitsCheck: CheckResult = { name: 'no worker died on its own', ok: unexpectedExits.length === 0, detail: unexpectedExits.length === 0 ? 'none' : unexpectedExits.map((e) => `${e.worker} (code ${String(e.code)}, ${String(e.signal)}): ${e.stderrTail.split('\n').filter(Boolean).slice(-2).join(' / ')}`).join('; ') };
     const recoveredCheck: CheckResult = { name: 'recovered from every fault', ok: outcomes.every((o) => o.recoveryMs !== undefined && o.error === undefined), detail: `${outcomes.filter((o) => o.recoveryMs !== undefined).length} of ${outcomes.length}` };
     const allChecks = [...checks, exitsCheck, recoveredCheck];

@@ -82,7 +82,7 @@ export function canonicalReadings(readings: Iterable<EnrichedReading>): Array<{ 
 /** Every reading of every file (segments and compacted) of a partition, duplicates included. */
 export async function readPartitionFiles(lakeDir: string, partition: string, files: PartitionFiles): Promise<EnrichedReading[]> {
   const readings: EnrichedReading[] = [];
-  for (const name of [...files.compacted, ...files.segments]) readings.push(...(await readLakeFile(lakeDir, partition, name)));
+  for (const name of [...files.compacted, ...files.segments]) append(readings, await readLakeFile(lakeDir, partition, name));
   return readings;
 }
 
@@ -104,6 +104,11 @@ export async function readPartition(lakeDir: string, partition: string): Promise
 /** The distinct readings of the whole lake, by hour then (deviceId, seq). */
 export async function readLake(lakeDir: string): Promise<EnrichedReading[]> {
   const readings: EnrichedReading[] = [];
-  for (const partition of await listPartitions(lakeDir)) readings.push(...(await readPartition(lakeDir, partition)));
+  for (const partition of await listPartitions(lakeDir)) append(readings, await readPartition(lakeDir, partition));
   return readings;
+}
+
+/** push(...items) passes every item as an argument: an hour's compacted file (~360k readings) overflows the stack. */
+function append<T>(target: T[], items: readonly T[]): void {
+  for (const item of items) target.push(item);
 }
