@@ -88,7 +88,8 @@ describe('sluice dashboard', () => {
 
   it('refuses a malformed stream address and port before it starts', async () => {
     const badStream = sluice(['dashboard', '--stream', 'kafka:/nowhere']);
-    expect(await badStream.exited).toBe(1);
+    // a bad address is bad configuration: exit 2, like any configuration error (cli/main.ts)
+    expect(await badStream.exited).toBe(2);
     expect(badStream.stderr()).toContain('invalid stream address');
     const badPort = sluice(['dashboard', '--port', '70000']);
     expect(await badPort.exited).toBe(2);
